@@ -1,0 +1,255 @@
+"""ChainBook: the in-memory state of one option chain, keyed by dxFeed streamer symbol.
+
+The instrument list (symbol, root, expiration, settlement, type, strike, multiplier) is fixed
+when the book is made; market state (greeks, open interest, volume, quotes) lives in numpy
+columns aligned with it and is updated in place by :meth:`ChainBook.apply`, which upserts a
+columnar :class:`~gextui.core.events.EventBatch`:
+
+* rows for unknown symbols are counted and skipped;
+* NaN / null values are counted and never overwrite a good value;
+* rows for the underlying symbol set spot (trade price), prev_close, bid/ask.
+
+:meth:`ChainBook.frame` gives a polars snapshot (a copy; missing values are null).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from gextui.core.events import EventBatch
+from gextui.core.expiry import settlement_expr
+
+INSTRUMENT_SCHEMA: Final[Mapping[str, pl.DataType]] = {
+    "symbol": pl.String(),
+    "root": pl.String(),
+    "expiration": pl.Date(),
+    "settlement": pl.Datetime("us", "UTC"),
+    "type": pl.String(),
+    "strike": pl.Float64(),
+    "multiplier": pl.Float64(),
+}
+STATE_COLUMNS: Final[tuple[str, ...]] = (
+    "gamma",
+    "delta",
+    "iv",
+    "theta",
+    "vega",
+    "price",
+    "open_interest",
+    "day_volume",
+    "bid",
+    "ask",
+    "last",
+)
+# which batch column feeds which state column, per event kind
+_ROUTES: Final[Mapping[str, tuple[tuple[str, str], ...]]] = {
+    "greeks": (
+        ("gamma", "gamma"),
+        ("delta", "delta"),
+        ("iv", "iv"),
+        ("theta", "theta"),
+        ("vega", "vega"),
+        ("price", "price"),
+    ),
+    "summary": (("open_interest", "open_interest"),),
+    "trades": (("price", "last"), ("day_volume", "day_volume")),
+    "quotes": (("bid", "bid"), ("ask", "ask")),
+}
+
+
+class ChainError(ValueError):
+    """An instrument list that cannot make a chain (missing columns, duplicate symbols)."""
+
+
+def make_instruments(frame: pl.DataFrame, default_multiplier: float = 100.0) -> pl.DataFrame:
+    """Normalise an instrument frame to INSTRUMENT_SCHEMA.
+
+    Needs symbol, root, expiration, type, strike; adds ``settlement`` (from root and
+    expiration, see :mod:`gextui.core.expiry`) and ``multiplier`` when absent. Sorted by
+    expiration, strike, type, root.
+    """
+    missing = {"symbol", "root", "expiration", "type", "strike"} - set(frame.columns)
+    if missing:
+        raise ChainError(f"instrument list lacks columns: {', '.join(sorted(missing))}")
+    out = frame
+    if "settlement" not in out.columns:
+        out = out.with_columns(settlement_expr().alias("settlement"))
+    if "multiplier" not in out.columns:
+        out = out.with_columns(pl.lit(default_multiplier).alias("multiplier"))
+    out = out.select(
+        [pl.col(name).cast(dtype) for name, dtype in INSTRUMENT_SCHEMA.items()]
+    ).sort("expiration", "strike", "type", "root")
+    if out["symbol"].n_unique() != out.height:
+        raise ChainError("instrument list has duplicate symbols")
+    if out["type"].is_in(["C", "P"]).not_().any():
+        raise ChainError("instrument type must be 'C' or 'P'")
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyResult:
+    events: int
+    unknown: int
+    nan_values: int
+
+
+@dataclass(slots=True)
+class UnderlyingState:
+    symbol: str
+    spot: float = float("nan")
+    prev_close: float = float("nan")
+    bid: float = float("nan")
+    ask: float = float("nan")
+    day_volume: float = float("nan")
+
+
+class ChainBook:
+    """Mutable state of one chain. Not thread-safe: apply on one thread, read copies."""
+
+    def __init__(
+        self,
+        ticker: str,
+        instruments: pl.DataFrame,
+        *,
+        underlying_symbol: str | None = None,
+        source: str = "",
+    ) -> None:
+        self.ticker = ticker.upper()
+        self.source = source
+        self.instruments = make_instruments(instruments)
+        self.underlying = UnderlyingState(underlying_symbol or self.ticker)
+        n = self.instruments.height
+        self._state: dict[str, npt.NDArray[np.float64]] = {
+            c: np.full(n, np.nan) for c in STATE_COLUMNS
+        }
+        self._updated_us = np.full(n, -1, dtype=np.int64)
+        self._enum = pl.Enum(self.instruments["symbol"].to_list())
+        self.as_of: datetime | None = None
+        self.version = 0
+        self.events_applied = 0
+        self.unknown_symbols = 0
+        self.nan_values = 0
+        self._unknown_seen: set[str] = set()
+
+    # ------------------------------------------------------------------ size and lookups
+    def __len__(self) -> int:
+        return self.instruments.height
+
+    @property
+    def symbols(self) -> list[str]:
+        return list(self.instruments["symbol"])
+
+    @property
+    def spot(self) -> float:
+        return self.underlying.spot
+
+    def column(self, name: str) -> npt.NDArray[np.float64]:
+        """A copy of one state column (aligned with ``instruments``)."""
+        return self._state[name].copy()
+
+    def set_as_of(self, moment: datetime) -> None:
+        self.as_of = moment.astimezone(UTC)
+
+    # ------------------------------------------------------------------ apply
+    def apply(self, batch: EventBatch) -> ApplyResult:
+        """Upsert every frame of ``batch``. Returns counts for this batch."""
+        events = unknown = nans = 0
+        stamp = int(batch.time.timestamp() * 1e6)
+        for kind, frame in batch.frames().items():
+            events += frame.height
+            is_und = frame["symbol"] == self.underlying.symbol
+            if is_und.any():
+                nans += self._apply_underlying(kind, frame.filter(is_und))
+                frame = frame.filter(~is_und)
+                if not frame.height:
+                    continue
+            codes = frame["symbol"].cast(self._enum, strict=False).to_physical()
+            known = codes.is_not_null()
+            n_unknown = frame.height - int(known.sum())
+            if n_unknown:
+                unknown += n_unknown
+                if len(self._unknown_seen) < 1000:
+                    self._unknown_seen.update(frame.filter(~known)["symbol"].head(100).to_list())
+                frame = frame.filter(known)
+                codes = codes.filter(known)
+            if not frame.height:
+                continue
+            idx = codes.to_numpy().astype(np.int64, copy=False)
+            row_good = np.zeros(idx.size, dtype=bool)
+            for src, dst in _ROUTES[kind]:
+                if src not in frame.columns:
+                    continue
+                vals = frame[src].cast(pl.Float64).to_numpy()
+                good = ~np.isnan(vals)
+                n_good = int(good.sum())
+                nans += vals.size - n_good
+                if n_good == vals.size:
+                    self._state[dst][idx] = vals
+                elif n_good:
+                    self._state[dst][idx[good]] = vals[good]
+                row_good |= good
+            if row_good.any():
+                self._updated_us[idx[row_good]] = stamp
+        self.events_applied += events
+        self.unknown_symbols += unknown
+        self.nan_values += nans
+        if self.as_of is None or batch.time > self.as_of:
+            self.set_as_of(batch.time)
+        self.version += 1
+        return ApplyResult(events, unknown, nans)
+
+    def _apply_underlying(self, kind: str, frame: pl.DataFrame) -> int:
+        nans = 0
+        u = self.underlying
+        targets: Mapping[str, tuple[tuple[str, str], ...]] = {
+            "trades": (("price", "spot"), ("day_volume", "day_volume")),
+            "summary": (("prev_close", "prev_close"),),
+            "quotes": (("bid", "bid"), ("ask", "ask")),
+            "greeks": (),
+        }
+        for src, attr in targets[kind]:
+            if src not in frame.columns:
+                continue
+            vals = frame[src].cast(pl.Float64).to_numpy()
+            good = vals[~np.isnan(vals)]
+            nans += vals.size - good.size
+            if good.size:
+                setattr(u, attr, float(good[-1]))
+        if kind == "quotes" and np.isnan(u.spot) and u.bid > 0 and u.ask > 0:
+            u.spot = (u.bid + u.ask) / 2.0  # no trade yet: mid until one arrives
+        return nans
+
+    @property
+    def unknown_examples(self) -> list[str]:
+        return sorted(self._unknown_seen)[:20]
+
+    # ------------------------------------------------------------------ views
+    def frame(self) -> pl.DataFrame:
+        """Instruments + state as one polars frame (a copy; missing values are null)."""
+        state = {
+            c: pl.Series(c, self._state[c].copy(), dtype=pl.Float64).fill_nan(None)
+            for c in STATE_COLUMNS
+        }
+        updated = pl.Series("updated", self._updated_us.copy()).cast(pl.Datetime("us", "UTC"))
+        updated = pl.select(pl.when(updated.cast(pl.Int64) >= 0).then(updated)).to_series()
+        return self.instruments.with_columns(
+            *state.values(), updated.alias("updated")
+        )
+
+    def coverage(self) -> tuple[int, int, int]:
+        """(contracts with greeks (gamma), contracts with open interest, total)."""
+        return (
+            int((~np.isnan(self._state["gamma"])).sum()),
+            int((~np.isnan(self._state["open_interest"])).sum()),
+            len(self),
+        )
+
+    def expirations(self) -> list[datetime]:
+        return sorted(self.instruments["expiration"].unique().to_list())

@@ -1,0 +1,1 @@
+"""Market-data sources. Every source speaks :mod:`gextui.feeds.base`; none imports the UI."""
