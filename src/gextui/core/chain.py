@@ -83,9 +83,9 @@ def make_instruments(frame: pl.DataFrame, default_multiplier: float = 100.0) -> 
         out = out.with_columns(settlement_expr().alias("settlement"))
     if "multiplier" not in out.columns:
         out = out.with_columns(pl.lit(default_multiplier).alias("multiplier"))
-    out = out.select(
-        [pl.col(name).cast(dtype) for name, dtype in INSTRUMENT_SCHEMA.items()]
-    ).sort("expiration", "strike", "type", "root")
+    out = out.select([pl.col(name).cast(dtype) for name, dtype in INSTRUMENT_SCHEMA.items()]).sort(
+        "expiration", "strike", "type", "root"
+    )
     if out["symbol"].n_unique() != out.height:
         raise ChainError("instrument list has duplicate symbols")
     if out["type"].is_in(["C", "P"]).not_().any():
@@ -110,6 +110,21 @@ class UnderlyingState:
     day_volume: float = float("nan")
 
 
+@dataclass(frozen=True, slots=True)
+class ChainArrays:
+    """numpy views of a book (instrument columns are read-only; state columns are live views
+    that the next :meth:`ChainBook.apply` changes — use them synchronously)."""
+
+    strike: npt.NDArray[np.float64]
+    is_call: npt.NDArray[np.bool_]
+    multiplier: npt.NDArray[np.float64]
+    settlement_us: npt.NDArray[np.int64]
+    expiration_days: npt.NDArray[np.int32]  # days since 1970-01-01
+    strikes: npt.NDArray[np.float64]  # sorted unique strikes of the whole chain
+    strike_index: npt.NDArray[np.int64]  # position of each contract's strike in ``strikes``
+    state: Mapping[str, npt.NDArray[np.float64]]
+
+
 class ChainBook:
     """Mutable state of one chain. Not thread-safe: apply on one thread, read copies."""
 
@@ -131,6 +146,18 @@ class ChainBook:
         }
         self._updated_us = np.full(n, -1, dtype=np.int64)
         self._enum = pl.Enum(self.instruments["symbol"].to_list())
+        ins = self.instruments
+        self._static = (
+            ins["strike"].to_numpy().astype(np.float64),
+            (ins["type"] == "C").to_numpy(),
+            ins["multiplier"].to_numpy().astype(np.float64),
+            ins["settlement"].cast(pl.Int64).to_numpy().astype(np.int64),
+            ins["expiration"].cast(pl.Int32).to_numpy().astype(np.int32),
+        )
+        for arr in self._static:
+            arr.flags.writeable = False
+        strikes_u, strike_idx = np.unique(self._static[0], return_inverse=True)
+        self._strike_grid = (strikes_u, strike_idx.astype(np.int64))
         self.as_of: datetime | None = None
         self.version = 0
         self.events_applied = 0
@@ -153,6 +180,11 @@ class ChainBook:
     def column(self, name: str) -> npt.NDArray[np.float64]:
         """A copy of one state column (aligned with ``instruments``)."""
         return self._state[name].copy()
+
+    def arrays(self) -> ChainArrays:
+        """Zero-copy numpy views for vectorised analytics (see :class:`ChainArrays`)."""
+        strike, is_call, mult, settle, exp_days = self._static
+        return ChainArrays(strike, is_call, mult, settle, exp_days, *self._strike_grid, self._state)
 
     def set_as_of(self, moment: datetime) -> None:
         self.as_of = moment.astimezone(UTC)
@@ -239,9 +271,7 @@ class ChainBook:
         }
         updated = pl.Series("updated", self._updated_us.copy()).cast(pl.Datetime("us", "UTC"))
         updated = pl.select(pl.when(updated.cast(pl.Int64) >= 0).then(updated)).to_series()
-        return self.instruments.with_columns(
-            *state.values(), updated.alias("updated")
-        )
+        return self.instruments.with_columns(*state.values(), updated.alias("updated"))
 
     def coverage(self) -> tuple[int, int, int]:
         """(contracts with greeks (gamma), contracts with open interest, total)."""

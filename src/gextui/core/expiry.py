@@ -81,9 +81,7 @@ def parse_selection(text: str) -> str:
     return sel
 
 
-def live_expirations(
-    settlements: Iterable[tuple[date, datetime]], as_of: datetime
-) -> list[date]:
+def live_expirations(settlements: Iterable[tuple[date, datetime]], as_of: datetime) -> list[date]:
     """Sorted expirations with at least one settlement after ``as_of``."""
     return sorted({exp for exp, settle in settlements if settle > as_of})
 

@@ -35,21 +35,27 @@ def _erf(x: Array) -> Array:
     """Vectorised erf (W. J. Cody-style rational fit via Numerical Recipes erfc, |err| < 1.2e-7)."""
     z = np.abs(x)
     t = 1.0 / (1.0 + 0.5 * z)
-    poly = -z * z - 1.26551223 + t * (
-        1.00002368
+    poly = (
+        -z * z
+        - 1.26551223
         + t
         * (
-            0.37409196
+            1.00002368
             + t
             * (
-                0.09678418
+                0.37409196
                 + t
                 * (
-                    -0.18628806
+                    0.09678418
                     + t
                     * (
-                        0.27886807
-                        + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))
+                        -0.18628806
+                        + t
+                        * (
+                            0.27886807
+                            + t
+                            * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))
+                        )
                     )
                 )
             )
@@ -133,7 +139,5 @@ def charm(
     disc_q = np.exp(-q * tt)
     common = disc_q * norm_pdf(d1) * (2.0 * (r - q) * tt - d2 * vol_t) / (2.0 * tt * vol_t)
     call = np.asarray(is_call, dtype=bool)
-    out = np.where(
-        call, q * disc_q * norm_cdf(d1) - common, -q * disc_q * norm_cdf(-d1) - common
-    )
+    out = np.where(call, q * disc_q * norm_cdf(d1) - common, -q * disc_q * norm_cdf(-d1) - common)
     return np.asarray(out, dtype=np.float64)

@@ -1,0 +1,465 @@
+"""Dealer exposure analytics: pure functions from a ChainBook to an immutable snapshot.
+
+Conventions (SqueezeMetrics 2017; Perfiliev 2022), m = shares per contract, S = spot:
+
+* Dealers are assumed long calls and short puts: sign = +1 for calls, −1 for puts.
+* GEX per contract, dollars per 1 % move of the underlying: ``sign · Γ · OI · m · S² · 0.01``
+  (Γ is the feed's own gamma). Volume GEX: the same with the day's volume instead of OI.
+* DEX (dollar delta of open interest) = Σ Δ · OI · m · S (puts carry negative Δ; no dealer sign).
+* VEX (dollars of delta per 1 vol point) = Σ sign · vanna · OI · m · S · 0.01,
+  vanna = −e^(−qT) φ(d1) d2 / σ.
+* CEX (dollars of delta per day) = Σ sign · charm · OI · m · S / 365; for r = q = 0,
+  charm = φ(d1) d2 / (2T) (general form in :mod:`gextui.core.greeks`).
+  Vanna and charm are Black–Scholes at spot with each contract's own IV.
+* Zero gamma (gamma flip): the zeros of the profile
+  P(x) = Σ sign · Γ_BS(x, K, σ, T) · OI · m · x² · 0.01 for hypothetical spots
+  x ∈ [0.8 S, 1.2 S], Γ recomputed by Black–Scholes with each contract's IV. Every sign change
+  is reported, refined to < 0.05 points; "the" zero gamma is the crossing nearest spot; none
+  when the profile keeps one sign (the note says which). Contracts without IV or OI, or already
+  expired, are left out of the profile.
+* T in years = (settlement − as-of) / 365 days, expired (T ≤ 0) excluded, floored at one hour.
+* Call wall: strike with the largest call GEX; put wall: strike with the most negative put GEX,
+  summed over the selected expirations and all roots. Max pain, for the nearest selected
+  expiration: the strike minimising Σ OI · m · payoff owed to holders.
+
+Missing values (NaN gamma, OI, volume...) contribute nothing to sums: they are reported as
+missing coverage, never as zeros.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from gextui.core.chain import ChainBook
+from gextui.core.expiry import select_expirations, years_to_settlement
+from gextui.core.greeks import charm, vanna
+
+Array = npt.NDArray[np.float64]
+EPOCH: Final = date(1970, 1, 1)
+PROFILE_LOW: Final = 0.8
+PROFILE_HIGH: Final = 1.2
+PROFILE_POINTS: Final = 81  # coarse grid: 0.5 % of spot per step
+ZERO_TOL: Final = 0.01  # refine crossings to 0.01 index points (< 0.05 required)
+METRICS: Final[tuple[str, ...]] = ("gex", "dex", "vex", "cex")
+INV_SQRT_2PI: Final = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """How much of the selected chain has the data the figures need."""
+
+    contracts: int  # live contracts in the selected expirations
+    with_greeks: int  # ... that have a gamma
+    with_oi: int  # ... that have open interest
+    with_both: int
+    chain_total: int  # every contract in the book (all expirations, incl. expired)
+
+    @property
+    def fraction(self) -> float:
+        return self.with_both / self.contracts if self.contracts else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class ExposureSnapshot:
+    """Every figure for one chain at one moment. Dollars, not billions."""
+
+    ticker: str
+    source: str
+    as_of: datetime
+    spot: float | None
+    prev_close: float | None
+    expiry: str
+    expirations: tuple[date, ...]
+    net_gex: float
+    call_gex: float
+    put_gex: float
+    abs_gex: float
+    net_gex_volume: float
+    net_dex: float
+    net_vex: float
+    net_cex: float
+    zero_gamma: float | None
+    zero_gamma_crossings: tuple[float, ...]
+    zero_gamma_note: str
+    call_wall: float | None
+    put_wall: float | None
+    max_pain: float | None
+    max_pain_expiration: date | None
+    put_call_oi_ratio: float | None
+    coverage: Coverage
+    # per strike: strike, call_/put_/net_ × gex/dex/vex/cex (OI) and the same + "_vol"
+    # (volume-weighted), call_oi, put_oi, call_volume, put_volume
+    strikes: pl.DataFrame = field(repr=False)
+    # hypothetical spot → net GEX (the zero-gamma profile); empty when not computable
+    profile: pl.DataFrame = field(repr=False)
+
+    @property
+    def gamma_regime(self) -> str:
+        """'positive' or 'negative' (sign of net GEX), 'n/a' without data."""
+        if not self.coverage.with_both:
+            return "n/a"
+        return "positive" if self.net_gex >= 0 else "negative"
+
+    @property
+    def zero_gamma_distance_pct(self) -> float | None:
+        if self.zero_gamma is None or not self.spot:
+            return None
+        return (self.zero_gamma - self.spot) / self.spot * 100.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object of ``gextui snapshot --json`` (NaN becomes None)."""
+        strikes = [
+            {k: _num(row[k]) for k in ("strike", "call_gex", "put_gex", "net_gex")}
+            | {"call_oi": _num(row["call_oi"]), "put_oi": _num(row["put_oi"])}
+            for row in self.strikes.select(
+                "strike", "call_gex", "put_gex", "net_gex", "call_oi", "put_oi"
+            ).iter_rows(named=True)
+        ]
+        return {
+            "ticker": self.ticker,
+            "source": self.source,
+            "as_of": self.as_of.isoformat(),
+            "spot": _num(self.spot),
+            "expiry": self.expiry,
+            "expirations": [d.isoformat() for d in self.expirations],
+            "net_gex": _num(self.net_gex),
+            "call_gex": _num(self.call_gex),
+            "put_gex": _num(self.put_gex),
+            "abs_gex": _num(self.abs_gex),
+            "net_gex_volume": _num(self.net_gex_volume),
+            "net_dex": _num(self.net_dex),
+            "net_vex": _num(self.net_vex),
+            "net_cex": _num(self.net_cex),
+            "zero_gamma": _num(self.zero_gamma),
+            "zero_gamma_crossings": [_num(x) for x in self.zero_gamma_crossings],
+            "zero_gamma_note": self.zero_gamma_note,
+            "gamma_regime": self.gamma_regime,
+            "call_wall": _num(self.call_wall),
+            "put_wall": _num(self.put_wall),
+            "max_pain": _num(self.max_pain),
+            "max_pain_expiration": (
+                self.max_pain_expiration.isoformat() if self.max_pain_expiration else None
+            ),
+            "put_call_oi_ratio": _num(self.put_call_oi_ratio),
+            "prev_close": _num(self.prev_close),
+            "coverage": {
+                "contracts": self.coverage.contracts,
+                "with_greeks": self.coverage.with_greeks,
+                "with_oi": self.coverage.with_oi,
+                "with_both": self.coverage.with_both,
+                "chain_total": self.coverage.chain_total,
+            },
+            "strikes": strikes,
+        }
+
+
+def _num(value: float | None) -> float | None:
+    if value is None:
+        return None
+    v = float(value)
+    return v if math.isfinite(v) else None
+
+
+def _opt(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+# --------------------------------------------------------------------------- selection
+def live_expirations(book: ChainBook, as_of: datetime) -> list[date]:
+    """Expirations with at least one contract not yet settled at ``as_of``."""
+    a = book.arrays()
+    now_us = as_of.timestamp() * 1e6
+    days = np.unique(a.expiration_days[a.settlement_us > now_us])
+    return [EPOCH + timedelta(days=int(d)) for d in days]
+
+
+def _days(dates: tuple[date, ...]) -> npt.NDArray[np.int32]:
+    return np.array([(d - EPOCH).days for d in dates], dtype=np.int32)
+
+
+# --------------------------------------------------------------------------- main entry
+def compute_exposure(
+    book: ChainBook,
+    expiry: str = "all",
+    *,
+    as_of: datetime | None = None,
+    r: float = 0.0,
+    q: float = 0.0,
+    profile_points: int = PROFILE_POINTS,
+) -> ExposureSnapshot:
+    """All exposure figures of ``book`` for the expirations ``expiry`` selects at ``as_of``
+    (default: the book's as-of time). Raises ExpirySelectionError for a bad selection."""
+    moment = (as_of or book.as_of or datetime.now(UTC)).astimezone(UTC)
+    a = book.arrays()
+    st = a.state
+    spot = float(book.underlying.spot)
+    have_spot = math.isfinite(spot) and spot > 0
+
+    t_years = years_to_settlement(a.settlement_us, moment)
+    live = ~np.isnan(t_years)
+    exps = tuple(select_expirations(live_expirations(book, moment), expiry, moment))
+    sel = live & np.isin(a.expiration_days, _days(exps))
+
+    gamma_a, oi_a = st["gamma"], st["open_interest"]
+    has_g = ~np.isnan(gamma_a)
+    has_oi = ~np.isnan(oi_a)
+    coverage = Coverage(
+        contracts=int(sel.sum()),
+        with_greeks=int((sel & has_g).sum()),
+        with_oi=int((sel & has_oi).sum()),
+        with_both=int((sel & has_g & has_oi).sum()),
+        chain_total=len(book),
+    )
+
+    idx = np.flatnonzero(sel)
+    strike = a.strike[idx]
+    is_call = a.is_call[idx]
+    sign = np.where(is_call, 1.0, -1.0)
+    mult = a.multiplier[idx]
+    t_sel = t_years[idx]
+    iv = st["iv"][idx]
+    oi = np.nan_to_num(oi_a[idx], nan=0.0)
+    vol = np.nan_to_num(st["day_volume"][idx], nan=0.0)
+    gam = np.nan_to_num(gamma_a[idx], nan=0.0)
+    dlt = np.nan_to_num(st["delta"][idx], nan=0.0)
+    s = spot if have_spot else float("nan")
+
+    # per-contract unit exposures (per one contract of OI or volume)
+    unit: dict[str, Array] = {
+        "gex": sign * gam * mult * s * s * 0.01,
+        "dex": dlt * mult * s,
+    }
+    if have_spot:
+        van, chm = _vanna_charm(s, strike, iv, t_sel, is_call, r, q)
+    else:
+        van = chm = np.zeros_like(strike)
+    unit["vex"] = sign * van * mult * s * 0.01
+    unit["cex"] = sign * chm * mult * s / 365.0
+    if not have_spot:
+        unit = {k: np.zeros_like(strike) for k in unit}
+
+    # aggregate on the chain's whole strike grid, then keep strikes the selection has
+    inv = a.strike_index[idx]
+    n_k = a.strikes.size
+    cols: dict[str, Array] = {}
+    call_w = is_call.astype(np.float64)
+    put_w = 1.0 - call_w
+    for metric in METRICS:
+        for weight, suffix in ((oi, ""), (vol, "_vol")):
+            per = unit[metric] * weight
+            c = np.bincount(inv, weights=per * call_w, minlength=n_k)
+            p = np.bincount(inv, weights=per * put_w, minlength=n_k)
+            cols[f"call_{metric}{suffix}"] = c
+            cols[f"put_{metric}{suffix}"] = p
+            cols[f"net_{metric}{suffix}"] = c + p
+    cols["call_oi"] = np.bincount(inv, weights=oi * call_w, minlength=n_k)
+    cols["put_oi"] = np.bincount(inv, weights=oi * put_w, minlength=n_k)
+    cols["call_volume"] = np.bincount(inv, weights=vol * call_w, minlength=n_k)
+    cols["put_volume"] = np.bincount(inv, weights=vol * put_w, minlength=n_k)
+    present = np.bincount(inv, minlength=n_k) > 0
+    strikes_u = a.strikes[present]
+    cols = {"strike": strikes_u} | {k: v[present] for k, v in cols.items() if k != "strike"}
+    strikes_df = pl.DataFrame(cols)
+
+    call_gex = float(cols["call_gex"].sum())
+    put_gex = float(cols["put_gex"].sum())
+    abs_gex = float(np.abs(unit["gex"] * oi).sum())
+    call_oi_total = float(cols["call_oi"].sum())
+    put_oi_total = float(cols["put_oi"].sum())
+
+    call_wall = _wall(strikes_u, cols["call_gex"], largest=True)
+    put_wall = _wall(strikes_u, cols["put_gex"], largest=False)
+
+    mp_exp = exps[0] if exps else None
+    max_pain = None
+    if mp_exp is not None:
+        in_exp = a.expiration_days[idx] == (mp_exp - EPOCH).days
+        max_pain = _max_pain(strike[in_exp], is_call[in_exp], oi[in_exp] * mult[in_exp])
+
+    # ------------------------------------------------------------------ zero gamma
+    crossings: tuple[float, ...] = ()
+    zero_gamma: float | None = None
+    profile = pl.DataFrame(schema={"spot": pl.Float64, "net_gex": pl.Float64})
+    note = ""
+    if not have_spot:
+        note = "no spot price yet"
+    else:
+        use = (oi > 0) & (iv > 0) & np.isfinite(iv)
+        prof = _Profile(strike[use], iv[use], t_sel[use], sign[use] * oi[use] * mult[use], r, q)
+        if prof.size == 0:
+            note = "no contracts with both IV and open interest"
+        else:
+            grid = np.linspace(PROFILE_LOW * s, PROFILE_HIGH * s, max(profile_points, 3))
+            values = prof.evaluate(grid)
+            profile = pl.DataFrame({"spot": grid, "net_gex": values})
+            crossings = tuple(_crossings(prof, grid, values))
+            if crossings:
+                zero_gamma = min(crossings, key=lambda x: abs(x - s))
+            else:
+                sign_word = "positive" if values[0] > 0 else "negative"
+                note = (
+                    f"profile stays {sign_word} from {grid[0]:,.0f} to {grid[-1]:,.0f}: "
+                    "no gamma flip in ±20 % of spot"
+                )
+
+    return ExposureSnapshot(
+        ticker=book.ticker,
+        source=book.source,
+        as_of=moment,
+        spot=spot if have_spot else None,
+        prev_close=_opt(book.underlying.prev_close),
+        expiry=expiry,
+        expirations=exps,
+        net_gex=call_gex + put_gex,
+        call_gex=call_gex,
+        put_gex=put_gex,
+        abs_gex=abs_gex,
+        net_gex_volume=float(cols["net_gex_vol"].sum()),
+        net_dex=float(cols["net_dex"].sum()),
+        net_vex=float(cols["net_vex"].sum()),
+        net_cex=float(cols["net_cex"].sum()),
+        zero_gamma=zero_gamma,
+        zero_gamma_crossings=crossings,
+        zero_gamma_note=note,
+        call_wall=call_wall,
+        put_wall=put_wall,
+        max_pain=max_pain,
+        max_pain_expiration=mp_exp if max_pain is not None else None,
+        put_call_oi_ratio=put_oi_total / call_oi_total if call_oi_total > 0 else None,
+        coverage=coverage,
+        strikes=strikes_df,
+        profile=profile,
+    )
+
+
+def _vanna_charm(
+    s: float,
+    strike: Array,
+    iv: Array,
+    t: Array,
+    is_call: npt.NDArray[np.bool_],
+    r: float,
+    q: float,
+) -> tuple[Array, Array]:
+    """Vanna and charm (per year) sharing d1/d2; NaN inputs give 0. For r = q = 0 the
+    closed forms −φ(d1)d2/σ and φ(d1)d2/(2T) skip the normal CDF."""
+    if r != 0.0 or q != 0.0:
+        return (
+            np.nan_to_num(vanna(s, strike, iv, t, r, q), nan=0.0),
+            np.nan_to_num(charm(s, strike, iv, t, is_call, r, q), nan=0.0),
+        )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        vol_t = iv * np.sqrt(t)
+        d1 = (np.log(s / strike) + 0.5 * iv * iv * t) / vol_t
+        d2 = d1 - vol_t
+        pdf = INV_SQRT_2PI * np.exp(-0.5 * d1 * d1)
+        van = -pdf * d2 / iv
+        chm = pdf * d2 / (2.0 * t)
+    ok = (iv > 0) & (t > 0)
+    return np.where(ok, np.nan_to_num(van), 0.0), np.where(ok, np.nan_to_num(chm), 0.0)
+
+
+def _wall(strikes: Array, values: Array, *, largest: bool) -> float | None:
+    if values.size == 0:
+        return None
+    i = int(np.argmax(values) if largest else np.argmin(values))
+    v = values[i]
+    if (largest and v <= 0) or (not largest and v >= 0):
+        return None
+    return float(strikes[i])
+
+
+def _max_pain(strike: Array, is_call: npt.NDArray[np.bool_], weight: Array) -> float | None:
+    """Strike minimising the intrinsic value owed to holders (weight = OI × multiplier)."""
+    if strike.size == 0 or not (weight > 0).any():
+        return None
+    cand = np.unique(strike)
+    diff = cand[:, None] - strike[None, :]  # settlement price − strike
+    payoff = np.where(is_call[None, :], np.maximum(diff, 0.0), np.maximum(-diff, 0.0))
+    pain = payoff @ weight
+    return float(cand[int(np.argmin(pain))])
+
+
+class _Profile:
+    """P(x) = x · Σ c_i exp(−½ ((ln x − a_i) b_i)²), the BS-gamma profile in closed form:
+    Γ_i(x) x² = e^(−qT) φ(d1) x / (σ√T), d1 = (ln x − ln K + (r − q + σ²/2)T) / (σ√T)."""
+
+    def __init__(self, strike: Array, iv: Array, t: Array, weight: Array, r: float, q: float):
+        vol_t = iv * np.sqrt(t)
+        self.a = np.log(strike) - (r - q + 0.5 * iv * iv) * t
+        self.b = 1.0 / vol_t
+        # weight = sign · OI · m; 0.01 for "per 1 % move"
+        self.c = weight * 0.01 * np.exp(-q * t) * INV_SQRT_2PI / vol_t
+        self.size = int(strike.size)
+
+    def evaluate(self, xs: Array, chunk: int = 16) -> Array:
+        out = np.empty(xs.size)
+        lx = np.log(xs)
+        for start in range(0, xs.size, chunk):
+            part = lx[start : start + chunk]
+            d = (part[:, None] - self.a[None, :]) * self.b[None, :]
+            d *= d
+            d *= -0.5
+            np.exp(d, out=d)
+            out[start : start + chunk] = d @ self.c
+        return out * xs
+
+    def at(self, x: float) -> float:
+        d = (math.log(x) - self.a) * self.b
+        return float(x * (np.exp(-0.5 * d * d) @ self.c))
+
+
+def _crossings(prof: _Profile, grid: Array, values: Array) -> list[float]:
+    """Every sign change of the profile on the grid, refined by the Illinois method."""
+    out: list[float] = []
+    for i in range(grid.size - 1):
+        y0, y1 = values[i], values[i + 1]
+        if y0 == 0.0:
+            out.append(float(grid[i]))
+            continue
+        if y0 * y1 < 0:
+            out.append(_refine(prof, float(grid[i]), float(grid[i + 1]), float(y0), float(y1)))
+    if values.size and values[-1] == 0.0:
+        out.append(float(grid[-1]))
+    return out
+
+
+def _refine(prof: _Profile, s: float, t: float, fs: float, ft: float) -> float:
+    """Illinois (modified regula falsi) on a bracket [s, t] with fs·ft < 0, to ZERO_TOL;
+    falls back to bisection if it has not converged after 40 steps."""
+    side = 0
+    for step in range(100):
+        if abs(t - s) < ZERO_TOL:
+            break
+        r = (fs * t - ft * s) / (fs - ft) if step < 40 else 0.5 * (s + t)
+        fr = prof.at(r)
+        if fr == 0.0:
+            return r
+        if fr * ft > 0:
+            t, ft = r, fr
+            if side == -1:
+                fs *= 0.5
+            side = -1
+        else:
+            s, fs = r, fr
+            if side == 1:
+                ft *= 0.5
+            side = 1
+    return 0.5 * (s + t)
+
+
+def exposure_by_expiration(book: ChainBook, as_of: datetime | None = None) -> Mapping[date, float]:
+    """Net GEX per live expiration (for the expiry picker)."""
+    moment = (as_of or book.as_of or datetime.now(UTC)).astimezone(UTC)
+    return {
+        e: compute_exposure(book, e.isoformat(), as_of=moment, profile_points=3).net_gex
+        for e in live_expirations(book, moment)
+    }
