@@ -255,15 +255,15 @@ def compute_exposure(
     for metric in METRICS:
         for weight, suffix in ((oi, ""), (vol, "_vol")):
             per = unit[metric] * weight
-            c = np.bincount(inv, weights=per * call_w, minlength=n_k)
-            p = np.bincount(inv, weights=per * put_w, minlength=n_k)
+            c = _sum_by(inv, per * call_w, n_k)
+            p = _sum_by(inv, per * put_w, n_k)
             cols[f"call_{metric}{suffix}"] = c
             cols[f"put_{metric}{suffix}"] = p
             cols[f"net_{metric}{suffix}"] = c + p
-    cols["call_oi"] = np.bincount(inv, weights=oi * call_w, minlength=n_k)
-    cols["put_oi"] = np.bincount(inv, weights=oi * put_w, minlength=n_k)
-    cols["call_volume"] = np.bincount(inv, weights=vol * call_w, minlength=n_k)
-    cols["put_volume"] = np.bincount(inv, weights=vol * put_w, minlength=n_k)
+    cols["call_oi"] = _sum_by(inv, oi * call_w, n_k)
+    cols["put_oi"] = _sum_by(inv, oi * put_w, n_k)
+    cols["call_volume"] = _sum_by(inv, vol * call_w, n_k)
+    cols["put_volume"] = _sum_by(inv, vol * put_w, n_k)
     present = np.bincount(inv, minlength=n_k) > 0
     strikes_u = a.strikes[present]
     cols = {"strike": strikes_u} | {k: v[present] for k, v in cols.items() if k != "strike"}
@@ -338,6 +338,11 @@ def compute_exposure(
         strikes=strikes_df,
         profile=profile,
     )
+
+
+def _sum_by(inv: npt.NDArray[np.int64], weights: Array, n: int) -> Array:
+    """Σ weights grouped by ``inv`` (0..n-1)."""
+    return np.bincount(inv, weights=weights, minlength=n).astype(np.float64, copy=False)
 
 
 def _vanna_charm(
