@@ -1,0 +1,5 @@
+"""``python -m gextui`` is ``gextui``."""
+
+from gextui.cli import main
+
+raise SystemExit(main())

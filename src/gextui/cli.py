@@ -1,0 +1,437 @@
+"""Command line: ``gextui [TICKER ...]``, ``gextui snapshot``, ``gextui replay``.
+
+Every user-caused failure (bad file, bad credentials, unknown ticker, bad option) ends with a
+one-line ``gextui: error: …`` on stderr and exit code 2 — never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Sequence
+from datetime import datetime, time
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+
+from gextui import __version__
+
+if TYPE_CHECKING:
+    from gextui.core.chain import ChainBook
+    from gextui.feeds.base import Feed
+
+EXIT_USAGE = 2
+SOURCES = ("auto", "simulated", "demo", "tastytrade")
+
+MAIN_EPILOG = """\
+subcommands:
+  gextui snapshot ...   print one snapshot (text, --json or --csv) and exit;
+                        see `gextui snapshot --help`
+  gextui replay PATH    play a recording (made with --record) through the monitor;
+                        see `gextui replay --help`
+
+sources:
+  auto        tastytrade when TT_SECRET and TT_REFRESH are set (environment, ./.env or
+              ~/.config/gextui/.env), else the built-in SIMULATED market (the default)
+  simulated   the built-in simulated market ("demo" is an alias); always labelled SIMULATED
+  tastytrade  live data from tastytrade (TT_SANDBOX=true: the sandbox, 15-minute delayed)
+
+conventions: dealers are assumed long calls and short puts; GEX per contract is
+sign · gamma · open interest · 100 · spot² · 0.01, in dollars per 1 % move of the underlying.
+
+examples:
+  gextui SPX                       SPX monitor (simulated market without credentials)
+  gextui SPX SPY QQQ --expiry 0dte a watchlist, 0DTE expirations only
+  gextui SPX --speed 60 --seed 7   a simulated day in minutes, reproducible
+  gextui SPX --record              record every event to Parquet while watching
+  gextui snapshot --file spx_quotedata.csv --json
+"""
+
+
+class UsageError(Exception):
+    """A user mistake detected by gextui itself: printed as one line, exit 2."""
+
+
+def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    print(f"gextui: error: {message}", file=sys.stderr)
+    raise SystemExit(code)
+
+
+def _warn(message: str) -> None:
+    print(f"gextui: {message}", file=sys.stderr)
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0: {text!r}")
+    return value
+
+
+def _expiry(text: str) -> str:
+    from gextui.core.expiry import ExpirySelectionError, parse_selection
+
+    try:
+        return parse_selection(text)
+    except ExpirySelectionError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _ticker(text: str) -> str:
+    t = text.strip().upper()
+    if not t or not t.replace(".", "").replace("/", "").isalnum() or len(t) > 12:
+        raise argparse.ArgumentTypeError(f"not a ticker: {text!r}")
+    return t
+
+
+def _clock(text: str) -> time:
+    for fmt in ("%H:%M:%S", "%H:%M"):
+        try:
+            return datetime.strptime(text, fmt).time()
+        except ValueError:
+            continue
+    raise argparse.ArgumentTypeError(f"not a time HH:MM[:SS]: {text!r}")
+
+
+def _add_feed_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("data source")
+    g.add_argument(
+        "--source",
+        choices=SOURCES,
+        default="auto",
+        help="where data comes from (default: auto — tastytrade with credentials, else simulated)",
+    )
+    g.add_argument(
+        "--seed", type=int, default=None, help="simulated market: random seed (reproducible)"
+    )
+    g.add_argument(
+        "--speed",
+        type=_positive,
+        default=1.0,
+        help="simulated market / replay: clock speed multiplier (60 = an hour a minute)",
+    )
+
+
+def monitor_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="gextui",
+        description="Live dealer gamma exposure (GEX) of an option chain in the terminal.",
+        epilog=MAIN_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "tickers",
+        nargs="*",
+        type=_ticker,
+        metavar="TICKER",
+        help="tickers to watch, e.g. SPX SPY QQQ (default: the settings file's, else SPX)",
+    )
+    p.add_argument("--version", action="version", version=f"gextui {__version__}")
+    p.add_argument(
+        "--expiry",
+        type=_expiry,
+        default=None,
+        help="expirations: 0dte, next, week, month, all, ex-next or YYYY-MM-DD (default: all)",
+    )
+    _add_feed_options(p)
+    p.add_argument(
+        "--record",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="DIR",
+        help="record every event to Parquet (default DIR: ~/.local/share/gextui/recordings)",
+    )
+    p.add_argument("--config", type=Path, default=None, help="settings file (TOML)")
+    p.add_argument(
+        "--alert-cmd",
+        default=None,
+        metavar="CMD",
+        help="run CMD for every alert, with the alert as JSON on its stdin",
+    )
+    p.add_argument(
+        "--theme",
+        default=None,
+        help="colours: default or colorblind (blue/orange instead of green/red)",
+    )
+    p.add_argument(
+        "--redraw", type=_positive, default=None, metavar="HZ", help="screen redraws per second"
+    )
+    return p
+
+
+def snapshot_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="gextui snapshot",
+        description=(
+            "Print one exposure snapshot and exit: from a CBOE delayed-quotes CSV (--file), "
+            "from a recording at a moment (--replay PATH --at HH:MM:SS), or from a live or "
+            "simulated feed after a warm-up (TICKER --source ...)."
+        ),
+        epilog=(
+            "examples:\n"
+            "  gextui snapshot --file spx_quotedata.csv --json\n"
+            "  gextui snapshot SPX --source demo --json\n"
+            "  gextui snapshot SPX --source tastytrade --expiry 0dte --json --wait 60\n"
+            "  gextui snapshot --replay ~/.local/share/gextui/recordings --at 10:30:00\n\n"
+            "JSON figures are dollars (not billions) per 1 % move; null when undefined."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("ticker", nargs="?", type=_ticker, help="ticker for a feed (default SPX)")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--file", type=Path, help="a CBOE delayed-quotes CSV (quotedata)")
+    src.add_argument("--replay", type=Path, metavar="PATH", help="a recording (see --record)")
+    p.add_argument(
+        "--at", type=_clock, help="with --replay: the moment, HH:MM[:SS] New York time"
+    )
+    p.add_argument("--expiry", type=_expiry, default="all", help="expiry selection (default all)")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="one JSON object")
+    fmt.add_argument("--csv", action="store_true", help="the per-strike table as CSV")
+    _add_feed_options(p)
+    p.add_argument(
+        "--wait",
+        type=_positive,
+        default=None,
+        metavar="SECONDS",
+        help="feeds: wait at most this long for 95 %% coverage (default 30 live, 10 simulated)",
+    )
+    return p
+
+
+def replay_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="gextui replay",
+        description="Play a recording through the monitor (keys: space pause, ←/→ ±1 min, "
+        "shift+←/→ ±10 min, +/- speed; ticker and expiry keys as live).",
+    )
+    p.add_argument("path", type=Path, help="recording directory (made with gextui --record)")
+    p.add_argument("--speed", type=_positive, default=1.0, help="playback speed multiplier")
+    p.add_argument("--start", type=_clock, default=None, help="start at HH:MM (New York time)")
+    p.add_argument("--ticker", type=_ticker, action="append", help="ticker(s) to show")
+    p.add_argument("--expiry", type=_expiry, default=None, help="expiry selection")
+    p.add_argument("--config", type=Path, default=None, help="settings file (TOML)")
+    return p
+
+
+# --------------------------------------------------------------------------- feeds
+def make_feed(source: str, *, seed: int | None, speed: float, paced: bool) -> tuple[Feed, str]:
+    """Build the feed for ``source``; returns (feed, notice for the user or '')."""
+    from gextui.credentials import load_credentials
+    from gextui.feeds.base import FeedError
+
+    notice = ""
+    if source == "demo":
+        source = "simulated"
+    creds = load_credentials()
+    if source == "auto":
+        if creds.present:
+            source = "tastytrade"
+        else:
+            source = "simulated"
+            notice = (
+                "no tastytrade credentials (TT_SECRET, TT_REFRESH): showing the SIMULATED "
+                "market — see SAMPLE.env to connect a real account"
+            )
+    if source == "tastytrade":
+        if not creds.present:
+            raise FeedError(
+                "--source tastytrade needs credentials; missing: " + ", ".join(creds.missing())
+            )
+        from gextui.feeds.tastytrade import TastytradeFeed
+
+        return TastytradeFeed(creds), notice
+    from gextui.feeds.simulated import SimulatedFeed
+
+    return SimulatedFeed(seed=seed or 0, speed=speed, paced=paced), notice
+
+
+# --------------------------------------------------------------------------- snapshot
+def _print_snapshot(book: ChainBook, args: argparse.Namespace, warnings: list[str]) -> None:
+    from gextui import report
+    from gextui.core.exposure import compute_exposure
+
+    snap = compute_exposure(book, args.expiry)
+    if args.json:
+        print(report.to_json(snap, warnings=warnings))
+    elif args.csv:
+        sys.stdout.write(report.to_csv(snap))
+    else:
+        print(report.to_text(snap))
+        for w in warnings:
+            print(f"warning: {w}")
+
+
+def run_snapshot(argv: Sequence[str]) -> int:
+    args = snapshot_parser().parse_args(argv)
+    from gextui.feeds.base import FeedError
+
+    warnings: list[str] = []
+    try:
+        if args.file is not None:
+            from gextui.feeds.cboe_file import read_cboe
+
+            if args.ticker:
+                _warn("a ticker is ignored with --file (the file names its own)")
+            book = read_cboe(args.file)
+        elif args.replay is not None:
+            if args.at is None:
+                _fail("--replay needs --at HH:MM[:SS]")
+            from gextui.store.snapshot_at import book_at
+
+            book = book_at(args.replay, args.ticker, args.at)
+        else:
+            if args.at is not None:
+                _fail("--at goes with --replay")
+            book, warnings = _collect_from_feed(args)
+        _print_snapshot(book, args, warnings)
+    except FeedError as exc:
+        _fail(str(exc))
+    return 0
+
+
+def _collect_from_feed(args: argparse.Namespace) -> tuple[ChainBook, list[str]]:
+    from gextui.headless import collect
+
+    ticker = args.ticker or "SPX"
+    feed, notice = make_feed(args.source, seed=args.seed, speed=args.speed, paced=False)
+    if notice:
+        _warn(notice)
+    simulated = feed.source.value == "simulated"
+    wait = args.wait if args.wait is not None else (10.0 if simulated else 30.0)
+    show = sys.stderr.isatty()
+
+    def progress(coverage: float, batches: int) -> None:
+        if show:
+            print(f"\rgextui: waiting for data: {coverage:6.1%} covered", end="", file=sys.stderr)
+
+    async def go() -> tuple[ChainBook, list[str]]:
+        try:
+            result = await collect(
+                feed,
+                ticker,
+                expiry=args.expiry,
+                wait=wait,
+                min_batches=12 if simulated else 1,
+                progress=progress,
+            )
+        finally:
+            await feed.aclose()
+        if show:
+            print("", file=sys.stderr)
+        warns: list[str] = []
+        if result.timed_out:
+            warns.append(
+                f"timed out after {wait:g} s with {result.coverage:.1%} of the selected "
+                "contracts covered by greeks and open interest (wanted 95 %)"
+            )
+            _warn(warns[-1])
+        return result.book, warns
+
+    return asyncio.run(go())
+
+
+# --------------------------------------------------------------------------- monitor
+def _settings(args: argparse.Namespace) -> object:
+    from gextui.settings import Settings, SettingsError
+
+    try:
+        settings = Settings.load(args.config)
+    except SettingsError as exc:
+        _fail(str(exc))
+    overrides = {
+        k: v
+        for k, v in {
+            "theme": getattr(args, "theme", None),
+            "redraw_hz": getattr(args, "redraw", None),
+        }.items()
+        if v is not None
+    }
+    try:
+        return settings.merge(**overrides) if overrides else settings
+    except SettingsError as exc:
+        _fail(str(exc))
+
+
+def run_monitor(argv: Sequence[str]) -> int:
+    args = monitor_parser().parse_args(argv)
+    from gextui.feeds.base import FeedError
+
+    settings = _settings(args)
+    tickers = list(args.tickers) or list(getattr(settings, "tickers", ["SPX"])) or ["SPX"]
+    try:
+        feed, notice = make_feed(args.source, seed=args.seed, speed=args.speed, paced=True)
+    except FeedError as exc:
+        _fail(str(exc))
+    if args.record is not None:
+        from gextui.store.recording_feed import RecordingFeed
+        from gextui.store.recorder import default_recordings_dir
+
+        root = Path(args.record).expanduser() if args.record else default_recordings_dir()
+        feed = RecordingFeed(feed, root)
+    return _run_app(feed, tickers, settings, args.expiry, notice, args.alert_cmd)
+
+
+def _run_app(
+    feed: Feed,
+    tickers: list[str],
+    settings: object,
+    expiry: str | None,
+    notice: str,
+    alert_cmd: str | None = None,
+) -> int:
+    if not sys.stdout.isatty() or not sys.stdin.isatty():
+        _fail(
+            "the monitor needs a terminal; for scripts use `gextui snapshot --json` "
+            "(see gextui snapshot --help)"
+        )
+    from gextui.ui.app import GexApp
+
+    app = GexApp(
+        feed,
+        tickers,
+        settings=settings,  # type: ignore[arg-type]
+        expiry=expiry,
+        notice=notice or None,
+        alert_cmd=alert_cmd,
+    )
+    app.run()
+    return int(app.return_code or 0)
+
+
+def run_replay(argv: Sequence[str]) -> int:
+    args = replay_parser().parse_args(argv)
+    from gextui.feeds.base import FeedError
+    from gextui.feeds.replay import ReplayFeed
+
+    settings = _settings(args)
+    try:
+        feed = ReplayFeed(args.path, speed=args.speed, start=args.start)
+        tickers = args.ticker or feed.tickers()
+    except FeedError as exc:
+        _fail(str(exc))
+    return _run_app(feed, tickers, settings, args.expiry, "")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    os.environ.setdefault("POLARS_MAX_THREADS", "2")
+    try:
+        if args and args[0] == "snapshot":
+            return run_snapshot(args[1:])
+        if args and args[0] == "replay":
+            return run_replay(args[1:])
+        return run_monitor(args)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
