@@ -108,6 +108,7 @@ class UnderlyingState:
     bid: float = float("nan")
     ask: float = float("nan")
     day_volume: float = float("nan")
+    spot_from_trade: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,8 +255,10 @@ class ChainBook:
             nans += vals.size - good.size
             if good.size:
                 setattr(u, attr, float(good[-1]))
-        if kind == "quotes" and np.isnan(u.spot) and u.bid > 0 and u.ask > 0:
-            u.spot = (u.bid + u.ask) / 2.0  # no trade yet: mid until one arrives
+                if attr == "spot":
+                    u.spot_from_trade = True
+        if kind == "quotes" and not u.spot_from_trade and u.bid > 0 and u.ask > 0:
+            u.spot = (u.bid + u.ask) / 2.0  # no trade yet: the mid, until one arrives
         return nans
 
     @property

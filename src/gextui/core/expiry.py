@@ -73,6 +73,8 @@ def parse_selection(text: str) -> str:
     if sel in SELECTIONS:
         return sel
     try:
+        if len(sel) != 10 or sel[4] != "-" or sel[7] != "-":
+            raise ValueError(sel)
         date.fromisoformat(sel)
     except ValueError:
         raise ExpirySelectionError(

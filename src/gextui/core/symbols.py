@@ -114,6 +114,11 @@ def parse_symbols(symbols: pl.Series) -> pl.DataFrame:
         .str.to_date("%Y%m%d", strict=False)
         .alias("expiration")
     ).drop("ymd")
+    bad = out["expiration"].is_null()
+    if bad.any():  # shape was right but the date impossible: null the whole row
+        out = out.with_columns(
+            [pl.when(pl.lit(bad)).then(None).otherwise(pl.col(c)).alias(c) for c in out.columns]
+        )
     return out.with_columns(streamer_symbols(out).alias("symbol")).select(
         "symbol", "root", "expiration", "type", "strike"
     )
