@@ -415,8 +415,9 @@ def test_zero_gamma_single_crossing_closed_form() -> None:
     prof = snap.profile
     assert prof["spot"][0] == pytest.approx(80.0)
     assert prof["spot"][-1] == pytest.approx(120.0)
+    # the coarse profile grid is evaluated in float32 (crossings are refined in float64)
     for x, v in zip(prof["spot"].to_list()[::10], prof["net_gex"].to_list()[::10], strict=True):
-        assert v == pytest.approx(profile_ref(pair, x), rel=1e-9, abs=1e-9)
+        assert v == pytest.approx(profile_ref(pair, x), rel=1e-5, abs=1e-6)
 
 
 TWO_CROSS = [

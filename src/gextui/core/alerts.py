@@ -323,7 +323,7 @@ class _Crossing:
         if raw == self.side:
             self.armed = self.armed or clear
             return False
-        if self.armed:
+        if self.armed or clear:
             self.side, self.armed = raw, clear
             return True
         return False

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import repeat
 from typing import Final
 
 import numpy as np
@@ -146,7 +147,9 @@ class ChainBook:
             c: np.full(n, np.nan) for c in STATE_COLUMNS
         }
         self._updated_us = np.full(n, -1, dtype=np.int64)
-        self._enum = pl.Enum(self.instruments["symbol"].to_list())
+        self._index: dict[str, int] = {
+            sym: i for i, sym in enumerate(self.instruments["symbol"].to_list())
+        }
         ins = self.instruments
         self._static = (
             ins["strike"].to_numpy().astype(np.float64),
@@ -203,18 +206,20 @@ class ChainBook:
                 frame = frame.filter(~is_und)
                 if not frame.height:
                     continue
-            codes = frame["symbol"].cast(self._enum, strict=False).to_physical()
-            known = codes.is_not_null()
-            n_unknown = frame.height - int(known.sum())
+            syms = frame["symbol"].to_list()
+            idx = np.fromiter(map(self._index.get, syms, repeat(-1)), np.int64, len(syms))
+            known = idx >= 0
+            n_unknown = idx.size - int(known.sum())
             if n_unknown:
                 unknown += n_unknown
                 if len(self._unknown_seen) < 1000:
-                    self._unknown_seen.update(frame.filter(~known)["symbol"].head(100).to_list())
-                frame = frame.filter(known)
-                codes = codes.filter(known)
+                    self._unknown_seen.update(
+                        [s for s, k in zip(syms, known, strict=True) if not k][:100]
+                    )
+                frame = frame.filter(pl.Series(known))
+                idx = idx[known]
             if not frame.height:
                 continue
-            idx = codes.to_numpy().astype(np.int64, copy=False)
             row_good = np.zeros(idx.size, dtype=bool)
             for src, dst in _ROUTES[kind]:
                 if src not in frame.columns:

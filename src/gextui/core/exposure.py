@@ -50,6 +50,7 @@ PROFILE_POINTS: Final = 81  # coarse grid: 0.5 % of spot per step
 ZERO_TOL: Final = 0.01  # refine crossings to 0.01 index points (< 0.05 required)
 METRICS: Final[tuple[str, ...]] = ("gex", "dex", "vex", "cex")
 INV_SQRT_2PI: Final = 1.0 / math.sqrt(2.0 * math.pi)
+TAIL_D: Final = 9.0  # φ(9) ≈ 1.0e-18: terms beyond it are below double precision here
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,10 +227,11 @@ def compute_exposure(
     mult = a.multiplier[idx]
     t_sel = t_years[idx]
     iv = st["iv"][idx]
-    oi = np.nan_to_num(oi_a[idx], nan=0.0)
-    vol = np.nan_to_num(st["day_volume"][idx], nan=0.0)
-    gam = np.nan_to_num(gamma_a[idx], nan=0.0)
-    dlt = np.nan_to_num(st["delta"][idx], nan=0.0)
+    # fancy indexing copies, so zeroing NaN in place is safe
+    oi = np.nan_to_num(oi_a[idx], copy=False, nan=0.0)
+    vol = np.nan_to_num(st["day_volume"][idx], copy=False, nan=0.0)
+    gam = np.nan_to_num(gamma_a[idx], copy=False, nan=0.0)
+    dlt = np.nan_to_num(st["delta"][idx], copy=False, nan=0.0)
     s = spot if have_spot else float("nan")
 
     # per-contract unit exposures (per one contract of OI or volume)
@@ -266,8 +268,13 @@ def compute_exposure(
     cols["put_volume"] = _sum_by(inv, vol * put_w, n_k)
     present = np.bincount(inv, minlength=n_k) > 0
     strikes_u = a.strikes[present]
-    cols = {"strike": strikes_u} | {k: v[present] for k, v in cols.items() if k != "strike"}
-    strikes_df = pl.DataFrame(cols)
+    names = ["strike", *cols]
+    table = np.empty((int(present.sum()), len(names)))
+    table[:, 0] = strikes_u
+    for j, col in enumerate(cols.values(), start=1):
+        table[:, j] = col[present]
+    strikes_df = pl.from_numpy(table, schema=names, orient="row")
+    cols = {name: table[:, j] for j, name in enumerate(names)}
 
     call_gex = float(cols["call_gex"].sum())
     put_gex = float(cols["put_gex"].sum())
@@ -293,9 +300,13 @@ def compute_exposure(
         note = "no spot price yet"
     else:
         use = (oi > 0) & (iv > 0) & np.isfinite(iv)
-        prof = _Profile(strike[use], iv[use], t_sel[use], sign[use] * oi[use] * mult[use], r, q)
-        if prof.size == 0:
+        span = (PROFILE_LOW * s, PROFILE_HIGH * s)
+        weight = sign[use] * oi[use] * mult[use]
+        prof = _Profile(strike[use], iv[use], t_sel[use], weight, r, q, span)
+        if prof.total == 0:
             note = "no contracts with both IV and open interest"
+        elif prof.size == 0:
+            note = "no contract has gamma within ±20 % of spot"
         else:
             grid = np.linspace(PROFILE_LOW * s, PROFILE_HIGH * s, max(profile_points, 3))
             values = prof.evaluate(grid)
@@ -383,13 +394,26 @@ def _wall(strikes: Array, values: Array, *, largest: bool) -> float | None:
 
 
 def _max_pain(strike: Array, is_call: npt.NDArray[np.bool_], weight: Array) -> float | None:
-    """Strike minimising the intrinsic value owed to holders (weight = OI × multiplier)."""
+    """Strike minimising the intrinsic value owed to holders (weight = OI × multiplier).
+
+    pain(P) = Σ_calls w·max(P − K, 0) + Σ_puts w·max(K − P, 0), evaluated at every listed
+    strike P with sorted cumulative sums (O(n log n)).
+    """
     if strike.size == 0 or not (weight > 0).any():
         return None
     cand = np.unique(strike)
-    diff = cand[:, None] - strike[None, :]  # settlement price − strike
-    payoff = np.where(is_call[None, :], np.maximum(diff, 0.0), np.maximum(-diff, 0.0))
-    pain = payoff @ weight
+    w_c = np.where(is_call, weight, 0.0)
+    w_p = weight - w_c
+    order = np.argsort(strike, kind="stable")
+    k_sorted = strike[order]
+    cum_wc = np.concatenate(([0.0], np.cumsum(w_c[order])))
+    cum_wck = np.concatenate(([0.0], np.cumsum(w_c[order] * k_sorted)))
+    cum_wp = np.concatenate(([0.0], np.cumsum(w_p[order])))
+    cum_wpk = np.concatenate(([0.0], np.cumsum(w_p[order] * k_sorted)))
+    below = np.searchsorted(k_sorted, cand, side="right")  # strikes ≤ P
+    calls_itm = cand * cum_wc[below] - cum_wck[below]
+    puts_itm = (cum_wpk[-1] - cum_wpk[below]) - cand * (cum_wp[-1] - cum_wp[below])
+    pain = calls_itm + puts_itm
     return float(cand[int(np.argmin(pain))])
 
 
@@ -397,24 +421,51 @@ class _Profile:
     """P(x) = x · Σ c_i exp(−½ ((ln x − a_i) b_i)²), the BS-gamma profile in closed form:
     Γ_i(x) x² = e^(−qT) φ(d1) x / (σ√T), d1 = (ln x − ln K + (r − q + σ²/2)T) / (σ√T)."""
 
-    def __init__(self, strike: Array, iv: Array, t: Array, weight: Array, r: float, q: float):
+    def __init__(
+        self,
+        strike: Array,
+        iv: Array,
+        t: Array,
+        weight: Array,
+        r: float,
+        q: float,
+        span: tuple[float, float],
+    ):
         vol_t = iv * np.sqrt(t)
-        self.a = np.log(strike) - (r - q + 0.5 * iv * iv) * t
-        self.b = 1.0 / vol_t
+        a = np.log(strike) - (r - q + 0.5 * iv * iv) * t
+        b = 1.0 / vol_t
+        # d is monotonic in x: a contract whose |d| > TAIL_D at both ends of the span, on the
+        # same side, adds < φ(9) ≈ 1e-18 of its weight anywhere in it — exactly nothing at
+        # double precision next to the near-the-money terms. Drop it.
+        d_lo = (math.log(span[0]) - a) * b
+        d_hi = (math.log(span[1]) - a) * b
+        keep = ~(((d_lo > TAIL_D) & (d_hi > TAIL_D)) | ((d_lo < -TAIL_D) & (d_hi < -TAIL_D)))
+        strike, iv, t, weight, vol_t = strike[keep], iv[keep], t[keep], weight[keep], vol_t[keep]
+        self.a = a[keep]
+        self.b = b[keep]
         # weight = sign · OI · m; 0.01 for "per 1 % move"
         self.c = weight * 0.01 * np.exp(-q * t) * INV_SQRT_2PI / vol_t
+        self.total = int(keep.size)
         self.size = int(strike.size)
 
-    def evaluate(self, xs: Array, chunk: int = 16) -> Array:
+    def evaluate(self, xs: Array, chunk: int = 8) -> Array:
+        """P at every x of the coarse grid, in float32 (twice as fast; the grid only has to
+        find sign changes — brackets are re-checked and refined in float64 by :meth:`at`)."""
+        a32 = self.a.astype(np.float32)
+        b32 = self.b.astype(np.float32)
+        c32 = self.c.astype(np.float32)
+        lx = np.log(xs).astype(np.float32)
         out = np.empty(xs.size)
-        lx = np.log(xs)
+        buf = np.empty((chunk, a32.size), dtype=np.float32)
         for start in range(0, xs.size, chunk):
             part = lx[start : start + chunk]
-            d = (part[:, None] - self.a[None, :]) * self.b[None, :]
+            d = buf[: part.size]
+            np.subtract(part[:, None], a32[None, :], out=d)
+            d *= b32
             d *= d
-            d *= -0.5
+            d *= np.float32(-0.5)
             np.exp(d, out=d)
-            out[start : start + chunk] = d @ self.c
+            out[start : start + part.size] = d @ c32
         return out * xs
 
     def at(self, x: float) -> float:
@@ -431,7 +482,12 @@ def _crossings(prof: _Profile, grid: Array, values: Array) -> list[float]:
             out.append(float(grid[i]))
             continue
         if y0 * y1 < 0:
-            out.append(_refine(prof, float(grid[i]), float(grid[i + 1]), float(y0), float(y1)))
+            lo, hi = float(grid[i]), float(grid[i + 1])
+            f_lo, f_hi = prof.at(lo), prof.at(hi)  # float64 check of the float32 bracket
+            if f_lo == 0.0:
+                out.append(lo)
+            elif f_lo * f_hi < 0:
+                out.append(_refine(prof, lo, hi, f_lo, f_hi))
     if values.size and values[-1] == 0.0:
         out.append(float(grid[-1]))
     return out
