@@ -1,0 +1,232 @@
+"""Recording size and speed for a realistic SPX stream; prints JSON.
+
+A synthetic SPX chain (~22k contracts) gets a Greeks event for every contract every second
+(Black–Scholes values of a random-walking spot with IV jitter: full-precision doubles, as
+dxFeed sends them), plus the underlying's trade and quote and a few hundred option trades and
+quotes per second. The batches are generated up front with numpy, then recorded with the
+real Recorder (background writer, checkpoints on), read back, and seeked.
+
+    python bench/bench_store.py [--minutes 3] [--dir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from gextui.core.chain import make_instruments
+from gextui.core.events import EventBatch
+from gextui.core.greeks import delta, gamma, norm_pdf
+from gextui.core.symbols import streamer_symbols
+from gextui.store import Recorder, open_recording
+
+T0 = datetime(2026, 11, 24, 15, 0, 0, tzinfo=UTC)  # 10:00 New York
+SPOT0 = 6600.0
+DAY_SECONDS = 6.5 * 3600
+DAY_RATE = 22_000  # events/s for the full-day estimate
+JSON_PROTOTYPE_GB_PER_DAY = 8.0
+
+
+def make_spx_chain() -> pl.DataFrame:
+    today = T0.date()
+    days = [0, 1, 2, 3, 6, 7, 8, 14, 21, 24, 31, 59, 87]
+    exps = [today + timedelta(days=d) for d in days]
+    strikes = np.arange(4500.0, 8750.0, 5.0)  # 850 strikes
+    n = len(exps) * strikes.size * 2
+    frame = pl.DataFrame(
+        {
+            "root": ["SPXW"] * n,
+            "expiration": pl.Series(
+                np.repeat(np.array(exps, dtype="datetime64[D]"), strikes.size * 2)
+            ).cast(pl.Date),
+            "type": np.tile(np.repeat(np.array(["C", "P"]), strikes.size), len(exps)),
+            "strike": np.tile(np.concatenate([strikes, strikes]), len(exps)),
+        }
+    )
+    return make_instruments(frame.with_columns(symbol=streamer_symbols(frame)))
+
+
+def make_batches(inst: pl.DataFrame, seconds: int, seed: int = 7) -> list[EventBatch]:
+    rng = np.random.default_rng(seed)
+    n = inst.height
+    sym = inst["symbol"]
+    k = inst["strike"].to_numpy()
+    call = (inst["type"] == "C").to_numpy()
+    exp_days = inst["expiration"].cast(pl.Int32).to_numpy() - (T0.date() - date(1970, 1, 1)).days
+    t_years0 = (exp_days + 0.25) / 365.0
+    iv0 = 0.12 + 0.25 * np.abs(np.log(k / SPOT0)) + rng.normal(0, 0.004, n)
+    spot = SPOT0
+    oi = np.round(rng.gamma(1.2, 800.0, n))
+    out: list[EventBatch] = []
+    for s in range(seconds):
+        spot *= float(np.exp(rng.normal(0, 0.00015)))
+        t = np.maximum(t_years0 - s / (365.0 * 86400.0), 1e-5)
+        iv = iv0 * (1.0 + rng.normal(0, 0.0005, n))
+        sq = np.sqrt(t)
+        d1 = (np.log(spot / k) + 0.5 * iv * iv * t) / (iv * sq)
+        vega = spot * sq * norm_pdf(d1) / 100.0
+        theta = -spot * norm_pdf(d1) * iv / (2.0 * sq) / 365.0
+        intrinsic = np.maximum(np.where(call, spot - k, k - spot), 0.0)
+        price = np.round(intrinsic + 0.4 * vega * iv * 100.0 + 0.05, 2)
+        greeks = pl.DataFrame(
+            {
+                "symbol": sym,
+                "gamma": gamma(spot, k, iv, t),
+                "delta": delta(spot, k, iv, t, call),
+                "iv": iv,
+                "theta": theta,
+                "vega": vega,
+                "price": price,
+            }
+        )
+        traded = rng.choice(n, 300, replace=False)
+        trades = pl.DataFrame(
+            {
+                "symbol": [*sym.gather(traded).to_list(), "SPX"],
+                "price": [*price[traded].tolist(), round(spot, 2)],
+                "day_volume": [*(oi[traded] * 0.1 + s).tolist(), float("nan")],
+            }
+        )
+        quoted = rng.choice(n, 300, replace=False)
+        quotes = pl.DataFrame(
+            {
+                "symbol": sym.gather(quoted),
+                "bid": np.maximum(price[quoted] - 0.1, 0.0),
+                "ask": price[quoted] + 0.1,
+            }
+        )
+        frames: dict[str, pl.DataFrame] = {"greeks": greeks, "trades": trades, "quotes": quotes}
+        if s == 0:
+            frames["summary"] = pl.DataFrame(
+                {"symbol": [*sym.to_list(), "SPX"], "open_interest": [*oi.tolist(), None]}
+            ).with_columns(prev_close=pl.when(pl.col("symbol") == "SPX").then(SPOT0 - 12.5))
+        out.append(EventBatch(time=T0 + timedelta(seconds=s), **frames))
+    return out
+
+
+def json_bytes_per_event(batches: list[EventBatch], limit: int = 200_000) -> float:
+    """The prototype's way: one JSON object per event (symbol, event type, time, fields)."""
+    total = count = 0
+    for b in batches:
+        stamp = int(b.time.timestamp() * 1000)
+        for kind, frame in b.frames().items():
+            for row in frame.head(limit - count).iter_rows(named=True):
+                obj = {"eventType": kind, "eventTime": stamp, **row}
+                total += len(json.dumps(obj)) + 1
+                count += 1
+            if count >= limit:
+                return total / count
+    return total / max(count, 1)
+
+
+def dir_bytes(root: Path, pattern: str) -> int:
+    return sum(p.stat().st_size for p in root.rglob(pattern))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--minutes", type=float, default=3.0)
+    ap.add_argument("--dir", type=Path, default=None, help="where to write (default: a temp dir)")
+    args = ap.parse_args()
+    seconds = int(args.minutes * 60)
+    root = args.dir or Path(tempfile.mkdtemp(prefix="gextui-bench-"))
+    try:
+        inst = make_spx_chain()
+        t = time.perf_counter()
+        batches = make_batches(inst, seconds)
+        gen_s = time.perf_counter() - t
+        events = sum(b.n_events for b in batches)
+
+        rec = Recorder(root, "SPX", inst, "simulated")
+        worst_call = 0.0
+        t = time.perf_counter()
+        for b in batches:
+            c = time.perf_counter()
+            rec.write(b)
+            worst_call = max(worst_call, time.perf_counter() - c)
+        rec.close()
+        write_s = time.perf_counter() - t
+        seg_bytes = dir_bytes(root, "events-*.parquet")
+        ck_bytes = dir_bytes(root, "state-*.parquet")
+        total_bytes = dir_bytes(root, "*")
+
+        recording = open_recording(root)
+        t = time.perf_counter()
+        n_read = sum(b.n_events for b in recording.batches())
+        read_s = time.perf_counter() - t
+        assert n_read == events, (n_read, events)
+        t = time.perf_counter()
+        raw = pl.scan_parquet(root / "**" / "events-*.parquet").select(pl.len()).collect().item()
+        raw_s = time.perf_counter() - t
+        t = time.perf_counter()
+        frame = pl.read_parquet(root / "**" / "events-*.parquet")
+        scan_s = time.perf_counter() - t
+
+        mid = T0 + timedelta(seconds=seconds * 0.75 + 0.5)
+        t = time.perf_counter()
+        resets = recording.reset_batches(mid)
+        seek_s = time.perf_counter() - t
+        t = time.perf_counter()
+        book = recording.book_at(mid)
+        book_at_s = time.perf_counter() - t
+
+        assert not recording.warnings, recording.warnings
+        bpe = seg_bytes / events
+        bpe_total = total_bytes / events
+        json_bpe = json_bytes_per_event(batches)
+        day_events = DAY_RATE * DAY_SECONDS
+        proto_events = JSON_PROTOTYPE_GB_PER_DAY * 1e9 / json_bpe
+        result = {
+            "benchmark": "store",
+            "cpus": os.cpu_count(),
+            "load_average_1m": round(os.getloadavg()[0], 2),
+            "contracts": inst.height,
+            "seconds_of_events": seconds,
+            "events": events,
+            "events_per_second_of_stream": round(events / seconds),
+            "rows_on_disk": raw,
+            "generate_s": round(gen_s, 2),
+            "bytes_per_event": round(bpe, 2),
+            "bytes_per_event_incl_checkpoints": round(bpe_total, 2),
+            "checkpoint_overhead_pct": round(100 * ck_bytes / seg_bytes, 1),
+            "write_events_per_s": round(events / write_s),
+            "write_call_max_ms": round(worst_call * 1e3, 3),
+            "read_batches_events_per_s": round(events / read_s),
+            "read_parquet_rows_per_s": round(frame.height / scan_s),
+            "count_rows_s": round(raw_s, 4),
+            "seek_reset_batches_s": round(seek_s, 3),
+            "seek_reset_batch_count": len(resets),
+            "book_at_s": round(book_at_s, 3),
+            "book_at_contracts_with_gamma": book.coverage()[0],
+            "full_day_estimate": {
+                "hours": 6.5,
+                "events_per_s": DAY_RATE,
+                "events": int(day_events),
+                "gb": round(day_events * bpe_total / 1e9, 2),
+            },
+            "json_prototype": {
+                "bytes_per_event": round(json_bpe, 1),
+                "gb_per_day_at_same_rate": round(day_events * json_bpe / 1e9, 1),
+                "reported_gb_per_day": JSON_PROTOTYPE_GB_PER_DAY,
+                "its_events_per_day": int(proto_events),
+                "those_events_in_parquet_gb": round(proto_events * bpe_total / 1e9, 2),
+                "size_ratio": round(json_bpe / bpe_total, 1),
+            },
+        }
+        print(json.dumps(result, indent=2))
+    finally:
+        if args.dir is None:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
