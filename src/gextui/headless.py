@@ -87,6 +87,14 @@ async def collect(
                 break
             book.apply(batch)
             batches += 1
+            if batches == 1 and book.as_of is not None:
+                # select by the feed's clock (simulated / replayed time), not the wall clock
+                feed_exps = select_expirations(
+                    live_expirations(book, book.as_of), expiry, book.as_of
+                )
+                if feed_exps != exps:
+                    exps = feed_exps
+                    await session.set_expirations(None if expiry == "all" else exps)
             coverage = selected_coverage(book, expiry)
             if progress is not None and time.monotonic() - last_progress > 0.5:
                 last_progress = time.monotonic()

@@ -1,0 +1,538 @@
+"""The built-in simulated market (gextui.feeds.simulated): chain shape, model sanity,
+determinism, greeks consistency, 0DTE decay, event rate and ChainBook coverage.
+
+All tests run unpaced (``paced=False``) with a fixed market clock start; nothing here
+asserts wall-clock timing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+
+import numpy as np
+import polars as pl
+import pytest
+
+from gextui.core.events import GREEKS_SCHEMA, SUMMARY_SCHEMA, TRADES_SCHEMA, EventBatch
+from gextui.core.expiry import NEW_YORK, years_to_settlement
+from gextui.core.greeks import delta as bs_delta
+from gextui.core.greeks import gamma as bs_gamma
+from gextui.core.symbols import parse_symbol, streamer_symbol
+from gextui.feeds.base import Feed, FeedSession, FeedState, Source, UnknownTickerError
+from gextui.feeds.sim_chain import (
+    is_trading_day,
+    monthly_expiration,
+    nyse_holidays,
+    third_friday,
+)
+from gextui.feeds.simulated import SimulatedFeed, SimulatedSession, default_start
+
+MONDAY_10 = datetime(2026, 11, 23, 10, 0, tzinfo=NEW_YORK)  # a Monday, in session
+MONDAY = MONDAY_10.date()
+
+
+def open_session(ticker: str = "SPX", **kw: object) -> SimulatedSession:
+    params: dict[str, object] = {"seed": 7, "paced": False, "start": MONDAY_10, **kw}
+    feed = SimulatedFeed(**params)  # type: ignore[arg-type]
+    return asyncio.run(feed.open(ticker))
+
+
+def state_of(session: SimulatedSession) -> FeedState:
+    return session.status.state
+
+
+def batches(session: SimulatedSession, n: int) -> Iterator[EventBatch]:
+    for _ in range(n):
+        yield session.step()
+
+
+@pytest.fixture(scope="module")
+def spx() -> SimulatedSession:
+    """A fresh SPX session, read-only (tests that step must open their own)."""
+    return open_session("SPX")
+
+
+@pytest.fixture(scope="module")
+def spx_warm() -> tuple[SimulatedSession, pl.DataFrame, float]:
+    """SPX after one greeks cycle applied to a ChainBook: (session, book frame, spot)."""
+    session = open_session("SPX")
+    book = session.chain.new_book()
+    for batch in batches(session, session.warmup_batches):
+        book.apply(batch)
+    return session, book.frame(), book.spot
+
+
+# ---------------------------------------------------------------------- protocol / status
+async def test_protocol_status_and_close() -> None:
+    feed = SimulatedFeed(seed=1, paced=False, start=MONDAY_10)
+    assert isinstance(feed, Feed)
+    assert feed.source is Source.SIMULATED
+    session = await feed.open("spx")
+    assert isinstance(session, FeedSession)
+    assert session.chain.ticker == "SPX"
+    assert session.chain.underlying_symbol == "SPX"
+    assert session.chain.source is Source.SIMULATED
+    assert session.chain.new_book().source == "simulated"
+    assert state_of(session) is FeedState.CONNECTING
+    seen = 0
+    async for batch in session.events():
+        seen += 1
+        assert batch.meta["source"] == "simulated"
+        assert state_of(session) is FeedState.LIVE
+        assert session.status.reason == "simulated market"
+        if seen == 3:
+            await session.aclose()
+    assert seen == 3  # the iterator ends once the session is closed
+    assert state_of(session) is FeedState.CLOSED
+    await feed.aclose()
+
+
+async def test_paced_and_unpaced_give_the_same_batches() -> None:
+    paced = await SimulatedFeed(seed=3, start=MONDAY_10, paced=True).open("SPY")
+    unpaced = await SimulatedFeed(seed=3, start=MONDAY_10, paced=False).open("SPY")
+    got: list[EventBatch] = []
+    async for batch in paced.events():
+        got.append(batch)
+        if len(got) == 3:
+            break
+    await paced.aclose()
+    for a in got:
+        assert_same_batch(a, unpaced.step())
+
+
+def test_nyse_holidays() -> None:
+    assert nyse_holidays(2026) == {
+        date(2026, 1, 1),
+        date(2026, 1, 19),
+        date(2026, 2, 16),
+        date(2026, 4, 3),  # Good Friday
+        date(2026, 5, 25),
+        date(2026, 6, 19),
+        date(2026, 7, 3),  # July 4th on a Saturday
+        date(2026, 9, 7),
+        date(2026, 11, 26),
+        date(2026, 12, 25),
+    }
+    assert date(2027, 12, 24) in nyse_holidays(2027)  # Christmas on a Saturday
+    assert date(2027, 12, 31) not in nyse_holidays(2027)  # Saturday New Year: not observed
+    thanksgiving_noon = datetime(2026, 11, 26, 12, 0, tzinfo=NEW_YORK)
+    start, _ = default_start(thanksgiving_noon)
+    assert start == datetime(2026, 11, 25, 10, 0, tzinfo=NEW_YORK)
+    session = open_session("SPX", start=thanksgiving_noon)
+    assert {b.meta["market"] for b in batches(session, 3)} == {"closed"}
+
+
+def test_default_start_reason_is_in_status() -> None:
+    start, why = default_start(datetime(2026, 11, 22, 12, 0, tzinfo=NEW_YORK))  # Sunday
+    assert start == datetime(2026, 11, 20, 10, 0, tzinfo=NEW_YORK)  # Friday 10:00
+    assert "closed" in why
+    assert default_start(datetime(2026, 11, 23, 20, 0, tzinfo=NEW_YORK))[0] == MONDAY_10
+    before_open = datetime(2026, 11, 23, 8, 0, tzinfo=NEW_YORK)
+    assert default_start(before_open)[0] == MONDAY_10  # pre-open → today's session
+    in_session = datetime(2026, 11, 24, 11, 15, tzinfo=NEW_YORK)
+    assert default_start(in_session) == (in_session, "")
+    feed = SimulatedFeed(paced=False)
+    session = asyncio.run(feed.open("IWM"))
+    session.step()
+    assert session.status.reason.startswith("simulated market")
+    assert feed.start_reason in session.status.reason
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "SP-X", "$SPX", "A B", "ÄBC", "X" * 11, "1ABC"])
+async def test_invalid_tickers_are_rejected(bad: str) -> None:
+    feed = SimulatedFeed(paced=False, start=MONDAY_10)
+    with pytest.raises(UnknownTickerError):
+        await feed.open(bad)
+
+
+def test_bad_parameters() -> None:
+    with pytest.raises(ValueError):
+        SimulatedFeed(speed=0)
+    with pytest.raises(ValueError):
+        SimulatedFeed(batch_period=-1)
+
+
+# ---------------------------------------------------------------------- chain shape
+def test_spx_expiration_calendar(spx: SimulatedSession) -> None:
+    inst = spx.chain.instruments
+    by_root = {
+        root: set(inst.filter(pl.col("root") == root)["expiration"].to_list())
+        for root in ("SPXW", "SPX")
+    }
+    assert set(inst["root"].unique()) == {"SPXW", "SPX"}
+    # SPXW dailies Monday–Friday, starting with today's 0DTE; none on holidays
+    thanksgiving = date(2026, 11, 26)
+    for week in range(4):
+        days = {MONDAY + timedelta(days=7 * week + i) for i in range(5)} - {thanksgiving}
+        assert days <= by_root["SPXW"]
+    assert MONDAY in by_root["SPXW"]
+    assert all(is_trading_day(d) for d in by_root["SPXW"] | by_root["SPX"])
+    assert thanksgiving not in by_root["SPXW"] and date(2026, 12, 25) not in by_root["SPXW"]
+    assert date(2026, 12, 24) in by_root["SPXW"]
+    # AM-settled root SPX only on third Fridays (the Thursday before when that Friday is a
+    # holiday: 2027-06-18, Juneteenth observed), settling 09:30 New York
+    assert by_root["SPX"]
+    assert all(d == monthly_expiration(d.year, d.month) for d in by_root["SPX"])
+    assert all(d == third_friday(d.year, d.month) for d in by_root["SPX"] - {date(2027, 6, 17)})
+    am = inst.filter(pl.col("root") == "SPX")["settlement"].dt.convert_time_zone("America/New_York")
+    assert set(am.dt.hour()) == {9} and set(am.dt.minute()) == {30}
+    pm = inst.filter(pl.col("root") == "SPXW")["settlement"].dt.convert_time_zone(
+        "America/New_York"
+    )
+    assert set(pm.dt.hour()) == {16}
+    # quarter ends and LEAPS to about two years
+    assert date(2027, 3, 31) in by_root["SPXW"]
+    last = max(by_root["SPXW"] | by_root["SPX"])
+    assert 1.8 <= (last - MONDAY).days / 365 <= 2.3
+    # size, multiplier, symbols
+    assert 18_000 <= inst.height <= 24_000
+    assert set(inst["multiplier"].unique()) == {100.0}
+    for row in inst.sample(50, seed=1).iter_rows(named=True):
+        assert row["symbol"] == streamer_symbol(
+            row["root"], row["expiration"], row["type"], row["strike"]
+        )
+        assert parse_symbol(row["symbol"]).strike == row["strike"]
+
+
+def test_spx_strike_grid(spx: SimulatedSession) -> None:
+    inst = spx.chain.instruments
+    spot = spx.market.spot0
+    assert 5700 < spot < 6300
+    for exp in (MONDAY, third_friday(2026, 12)):
+        ks = np.unique(
+            inst.filter((pl.col("expiration") == exp) & (pl.col("root") == "SPXW"))["strike"]
+        )
+        near = ks[np.abs(ks - spot) <= 0.015 * spot]
+        assert near.size > 30
+        assert set(np.diff(near)) == {5.0}  # every 5 near the money
+        far = ks[ks < 0.9 * spot]
+        assert far.size and np.diff(far).min() >= 25.0  # wider further out
+        # the same strikes for calls and puts
+        e = inst.filter(pl.col("expiration") == exp)
+        assert e.filter(pl.col("type") == "C").height == e.filter(pl.col("type") == "P").height
+
+
+def test_other_tickers() -> None:
+    for ticker, roots, lo, hi in (
+        ("SPY", {"SPY"}, 550, 650),
+        ("QQQ", {"QQQ"}, 470, 580),
+        ("IWM", {"IWM"}, 200, 260),
+        ("NDX", {"NDX", "NDXP"}, 19_000, 23_000),
+    ):
+        s = open_session(ticker)
+        inst = s.chain.instruments
+        assert set(inst["root"].unique()) == roots, ticker
+        assert lo < s.market.spot0 < hi, ticker
+        assert MONDAY in set(inst["expiration"])  # dailies incl. 0DTE
+        assert inst.height > 2000
+    ndx = open_session("NDX").chain.instruments
+    ndx_am = set(ndx.filter(pl.col("root") == "NDX")["expiration"])
+    assert all(d == monthly_expiration(d.year, d.month) for d in ndx_am)
+    # any other name: a generic equity chain, spot derived from the name only
+    a1, a2 = open_session("aapl"), open_session("AAPL", seed=99)
+    assert a1.chain.ticker == "AAPL"
+    assert a1.chain.underlying_symbol == "AAPL"
+    assert abs(a1.market.spot0 / a2.market.spot0 - 1) < 0.06  # same name → same stock
+    assert 15 < a1.market.spot0 < 700
+    spots = {open_session(t).market.spot0 for t in ("ZZZ", "ABCD", "Q1")}
+    assert len(spots) == 3
+
+
+# ---------------------------------------------------------------------- model sanity
+def test_open_interest_concentration(spx: SimulatedSession) -> None:
+    inst = spx.chain.instruments.with_columns(oi=pl.Series(spx.market.open_interest))
+    spot = spx.market.spot0
+    monthly = inst.filter(pl.col("expiration") == third_friday(2026, 12))
+    near = monthly.filter((pl.col("strike") - spot).abs() <= 0.05 * spot)
+    round_oi = near.filter(pl.col("strike") % 100 == 0)["oi"].mean()
+    other_oi = near.filter(pl.col("strike") % 50 != 0)["oi"].mean()
+    assert isinstance(round_oi, float) and isinstance(other_oi, float)
+    assert round_oi > 2.5 * other_oi  # round strikes attract open interest
+    # per expiration, near the money per strike ≫ far above it (below spot sits a broad hump
+    # of protective puts, so "far" is measured on the upside)
+    for exp, far in ((MONDAY, 0.05), (date(2026, 12, 4), 0.06), (third_friday(2026, 12), 0.10)):
+        one = inst.filter(pl.col("expiration") == exp)
+        near_oi = one.filter((pl.col("strike") / spot - 1).abs() <= 0.03)["oi"].mean()
+        far_oi = one.filter((pl.col("strike") / spot - 1) >= far)["oi"].mean()
+        assert isinstance(near_oi, float) and isinstance(far_oi, float)
+        assert near_oi > 2 * far_oi, exp
+    # heavier in puts below spot than in calls above it
+    puts_below = float(inst.filter((pl.col("type") == "P") & (pl.col("strike") < spot))["oi"].sum())
+    calls_above = float(
+        inst.filter((pl.col("type") == "C") & (pl.col("strike") > spot))["oi"].sum()
+    )
+    assert puts_below > 1.1 * calls_above
+    assert 10e6 < inst["oi"].sum() < 25e6
+    assert (inst["oi"] >= 0).all()
+
+
+def test_skew_puts_richer(spx_warm: tuple[SimulatedSession, pl.DataFrame, float]) -> None:
+    _, frame, spot = spx_warm
+    monthly = frame.filter(
+        (pl.col("expiration") == third_friday(2026, 12)) & (pl.col("root") == "SPXW")
+    )
+
+    def iv_at(type_: str, strike: float) -> float:
+        side = monthly.filter(pl.col("type") == type_)
+        row = side.sort((pl.col("strike") - strike).abs()).row(0, named=True)
+        return float(row["iv"])
+
+    for pct in (0.01, 0.03, 0.05, 0.10):
+        assert iv_at("P", spot * (1 - pct)) > iv_at("C", spot * (1 + pct)), pct
+    # the smile falls from low strikes up to about the money
+    put_ivs = [iv_at("P", spot * x) for x in (0.8, 0.85, 0.9, 0.95, 1.0)]
+    assert all(a > b for a, b in itertools.pairwise(put_ivs)), put_ivs
+    atm = iv_at("C", spot)
+    assert 0.05 < atm < 0.35
+
+
+def test_walls_and_zero_gamma_exist(spx_warm: tuple[SimulatedSession, pl.DataFrame, float]) -> None:
+    _, frame, spot = spx_warm
+    sign = np.where(frame["type"].to_numpy() == "C", 1.0, -1.0)
+    t = years_to_settlement(frame["settlement"].dt.epoch("us").to_numpy(), MONDAY_10)
+    strike = frame["strike"].to_numpy()
+    iv = frame["iv"].to_numpy()
+    oi = frame["open_interest"].to_numpy()
+    xs = np.linspace(0.85 * spot, 1.15 * spot, 121)
+    profile = np.array(
+        [np.nansum(sign * bs_gamma(x, strike, iv, t) * oi * 100 * x * x * 0.01) for x in xs]
+    )
+    assert (np.diff(np.sign(profile)) != 0).any()  # a gamma flip inside ±15 %
+    gex = sign * frame["gamma"].to_numpy() * oi * 100 * spot * spot * 0.01
+    per_strike = pl.DataFrame({"strike": strike, "type": frame["type"], "gex": gex})
+    call_wall = per_strike.filter(pl.col("type") == "C").group_by("strike").agg(pl.col("gex").sum())
+    put_wall = per_strike.filter(pl.col("type") == "P").group_by("strike").agg(pl.col("gex").sum())
+    cw = float(call_wall.sort("gex")["strike"][-1])
+    pw = float(put_wall.sort("gex")["strike"][0])
+    assert cw % 50 == 0 and pw % 50 == 0  # walls at round strikes
+    assert abs(cw / spot - 1) < 0.05 and abs(pw / spot - 1) < 0.05
+
+
+# ---------------------------------------------------------------------- determinism
+def assert_same_batch(a: EventBatch, b: EventBatch) -> None:
+    assert a.time == b.time
+    assert a.meta == b.meta
+    fa, fb = a.frames(), b.frames()
+    assert fa.keys() == fb.keys()
+    for kind in fa:
+        assert fa[kind].equals(fb[kind]), kind
+
+
+def test_same_seed_same_events() -> None:
+    s1, s2 = open_session("SPX", seed=11), open_session("SPX", seed=11)
+    for a, b in zip(batches(s1, 40), batches(s2, 40), strict=True):
+        assert_same_batch(a, b)
+
+
+def test_different_seed_different_events() -> None:
+    s1, s2 = open_session("SPX", seed=11), open_session("SPX", seed=12)
+    b1, b2 = list(batches(s1, 5)), list(batches(s2, 5))
+    assert b1[-1].trades is not None and b2[-1].trades is not None
+    assert not b1[-1].trades.equals(b2[-1].trades)
+    assert not np.array_equal(s1.market.open_interest, s2.market.open_interest)
+
+
+def test_tickers_have_independent_streams() -> None:
+    """Opening another ticker in between does not change a ticker's events."""
+    alone = open_session("QQQ", seed=5)
+    feed = SimulatedFeed(seed=5, paced=False, start=MONDAY_10)
+    spy = asyncio.run(feed.open("SPY"))
+    for _ in range(3):
+        spy.step()
+    qqq = asyncio.run(feed.open("QQQ"))
+    for a, b in zip(batches(alone, 15), batches(qqq, 15), strict=True):
+        assert_same_batch(a, b)
+
+
+# ---------------------------------------------------------------------- greeks
+def test_greeks_consistent_with_core() -> None:
+    session = open_session("SPX", speed=60)
+    settle = dict(
+        zip(
+            session.chain.instruments["symbol"],
+            session.chain.instruments["settlement"].dt.epoch("us"),
+            strict=True,
+        )
+    )
+    info = {
+        r["symbol"]: r
+        for r in session.chain.instruments.select("symbol", "strike", "type").rows(named=True)
+    }
+    for batch in batches(session, 25):
+        assert batch.trades is not None and batch.greeks is not None
+        und = batch.trades.filter(pl.col("symbol") == "SPX")
+        assert und.height >= 1
+        spot = float(und["price"][-1])
+        g = batch.greeks
+        symbols = g["symbol"].to_list()
+        t = years_to_settlement(np.array([settle[s] for s in symbols]), batch.time)
+        strike = np.array([info[s]["strike"] for s in symbols])
+        is_call = np.array([info[s]["type"] == "C" for s in symbols])
+        iv = g["iv"].to_numpy()
+        assert not np.isnan(t).any()
+        np.testing.assert_allclose(g["gamma"].to_numpy(), bs_gamma(spot, strike, iv, t), rtol=1e-9)
+        np.testing.assert_allclose(
+            g["delta"].to_numpy(), bs_delta(spot, strike, iv, t, is_call), rtol=1e-9, atol=1e-15
+        )
+        price = g["price"].to_numpy()
+        intrinsic = np.where(is_call, np.maximum(spot - strike, 0), np.maximum(strike - spot, 0))
+        assert (price >= intrinsic - 1e-6).all()
+        assert (g["vega"].to_numpy() >= 0).all() and (g["theta"].to_numpy() <= 0).all()
+        assert ((iv > 0.02) & (iv < 5)).all()
+
+
+def test_0dte_decays_and_atm_gamma_grows() -> None:
+    session = open_session("SPX", speed=600)  # one market minute per batch
+    inst = session.chain.instruments
+    zero = inst.filter((pl.col("expiration") == MONDAY) & (pl.col("root") == "SPXW"))
+    strikes = zero.filter(pl.col("type") == "C").select("symbol", "strike")
+    prefix = f".SPXW{MONDAY:%y%m%d}C"
+    settle_us = int(zero["settlement"].dt.epoch("us")[0])
+    cycle = session.warmup_batches
+    window: list[pl.DataFrame] = []  # 0DTE call greeks of the last greeks cycle
+    seen: list[tuple[datetime, float, float]] = []
+    after_close_0dte = 0
+    for batch in batches(session, 420):  # 10:00 → 17:00
+        assert batch.greeks is not None and batch.trades is not None
+        spot = float(batch.trades.filter(pl.col("symbol") == "SPX")["price"][-1])
+        zero_now = batch.greeks.filter(pl.col("symbol").str.starts_with(prefix))
+        local = batch.time.astimezone(NEW_YORK)
+        if local.hour >= 16:
+            after_close_0dte += zero_now.height
+            continue
+        window = [*window[1 - cycle :], zero_now.with_columns(spot=pl.lit(spot))]
+        if local.minute == 0 and local.second == 0 and local.hour >= 11:
+            recent = pl.concat(window).join(strikes, on="symbol")
+            near = recent.filter((pl.col("strike") / pl.col("spot") - 1).abs() < 0.005)
+            t = float(years_to_settlement(np.array([settle_us]), batch.time)[0])
+            seen.append((local, t, float(near["gamma"].max())))  # type: ignore[arg-type]
+    assert [s[0].hour for s in seen] == [11, 12, 13, 14, 15]
+    ts = [s[1] for s in seen]
+    gammas = [s[2] for s in seen]
+    assert all(a > b for a, b in itertools.pairwise(ts))  # T shrinks with the clock
+    assert ts[-1] == pytest.approx(1 / (365 * 24), rel=1e-6)  # one hour before 16:00
+    assert gammas[-1] > 1.5 * gammas[0]  # near-ATM gamma grows toward expiry
+    assert after_close_0dte == 0  # expired contracts are no longer emitted
+
+
+# ---------------------------------------------------------------------- rate, coverage, flow
+def test_batch_shape_and_rate() -> None:
+    session = open_session("SPX")
+    n = len(session.chain.instruments)
+    cycle = session.warmup_batches
+    assert cycle == 10
+    first, *rest = list(batches(session, 25))
+    assert first.time == MONDAY_10
+    assert first.summary is not None and first.summary.height == n + 1  # all + underlying
+    und_summary = first.summary.filter(pl.col("symbol") == "SPX")
+    assert und_summary["prev_close"][0] is not None
+    for i, batch in enumerate(rest, start=1):
+        assert batch.time == MONDAY_10 + timedelta(seconds=0.1 * i)
+        assert batch.summary is None  # Summary again only on change
+        assert batch.greeks is not None and batch.trades is not None
+        assert abs(batch.greeks.height - n / cycle) <= 1
+        assert batch.trades.filter(pl.col("symbol") == "SPX").height >= 2
+    for kind, schema in (("greeks", GREEKS_SCHEMA), ("trades", TRADES_SCHEMA)):
+        frame = getattr(rest[0], kind)
+        assert dict(frame.schema) == dict(schema)
+    assert dict(first.summary.schema) == dict(SUMMARY_SCHEMA)
+
+
+def test_book_coverage_after_one_greeks_interval() -> None:
+    for kw in ({}, {"greeks_interval": 2.0, "batch_period": 0.25}):
+        session = open_session("SPX", **kw)
+        book = session.chain.new_book()
+        for batch in batches(session, session.warmup_batches):
+            result = book.apply(batch)
+            assert result.unknown == 0
+        with_greeks, with_oi, total = book.coverage()
+        assert with_greeks >= 0.95 * total
+        assert with_oi >= 0.95 * total
+        assert 5700 < book.spot < 6300
+        assert not np.isnan(book.underlying.prev_close)
+
+
+def test_day_volume_accumulates() -> None:
+    session = open_session("SPY", speed=60)
+    book = session.chain.new_book()
+    book.apply(session.step())
+    start_total = np.nansum(book.column("day_volume"))
+    previous = book.column("day_volume")
+    for batch in batches(session, 200):  # 10:00 → 10:20 market time
+        book.apply(batch)
+        now = book.column("day_volume")
+        both = ~np.isnan(previous)
+        assert (now[both] >= previous[both]).all()
+        previous = now
+    assert np.nansum(previous) > start_total * 1.2
+    assert book.underlying.day_volume > 0  # an ETF's own volume
+
+
+def test_market_closed_price_stands_still() -> None:
+    session = open_session("SPX", start=datetime(2026, 11, 21, 12, 0, tzinfo=NEW_YORK))  # Sat
+    prices = set()
+    for batch in batches(session, 50):
+        assert batch.trades is not None
+        assert batch.meta["market"] == "closed"
+        prices.update(batch.trades.filter(pl.col("symbol") == "SPX")["price"].to_list())
+        assert batch.trades.height == 1 or batch.time == session.market.start
+    assert len(prices) == 1
+
+
+def test_new_session_rolls_over() -> None:
+    session = open_session("SPX", speed=3600)  # six market minutes per batch
+    rollovers = []
+    for batch in batches(session, 240):  # one day
+        if batch.summary is not None and batch.time > MONDAY_10:
+            rollovers.append(batch)
+    assert len(rollovers) == 1
+    rb = rollovers[0]
+    local = rb.time.astimezone(NEW_YORK)
+    assert local.date() == MONDAY + timedelta(days=1) and local.hour == 9
+    prev = rb.summary.filter(pl.col("symbol") == "SPX")["prev_close"][0]  # type: ignore[union-attr]
+    assert prev is not None and abs(prev / session.market.spot0 - 1) < 0.1
+    assert rb.trades is not None
+    reset = rb.trades.filter((pl.col("symbol") != "SPX") & (pl.col("day_volume") == 0))
+    assert reset.height > 100  # yesterday's volume goes back to zero
+
+
+async def test_set_expirations_limits_greeks() -> None:
+    feed = SimulatedFeed(seed=2, paced=False, start=MONDAY_10)
+    session = await feed.open("SPX")
+    session.step()
+    await session.set_expirations([MONDAY])
+    zero = set(session.chain.instruments.filter(pl.col("expiration") == MONDAY)["symbol"])
+    got: set[str] = set()
+    for batch in batches(session, 10):
+        assert batch.greeks is not None
+        assert set(batch.greeks["symbol"]) <= zero
+        got |= set(batch.greeks["symbol"])
+    assert got == zero
+    await session.set_expirations(None)
+    assert session.step().greeks is not None
+    assert (await feed.open("SPX")).step().greeks is not None
+
+
+async def test_switching_back_continues() -> None:
+    feed = SimulatedFeed(seed=4, paced=False, start=MONDAY_10)
+    spx = await feed.open("SPX")
+    last = [spx.step() for _ in range(7)][-1]
+    await spx.aclose()
+    qqq = await feed.open("QQQ")
+    qqq.step()
+    await qqq.aclose()
+    again = await feed.open("SPX")
+    assert again.chain.instruments.equals(spx.chain.instruments)
+    batch = again.step()
+    assert batch.time == last.time + timedelta(seconds=0.1)  # the clock continues
+    assert batch.meta["batch"] == "7"
+    assert batch.summary is not None  # a fresh subscriber gets the snapshot
+    assert batch.summary.height == len(again.chain.instruments) + 1
+    book = again.chain.new_book()
+    book.apply(batch)
+    assert book.coverage()[1] == len(book)
+    await feed.aclose()
+    assert again.status.state is FeedState.CLOSED
