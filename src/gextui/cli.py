@@ -186,9 +186,7 @@ def snapshot_parser() -> argparse.ArgumentParser:
     src = p.add_mutually_exclusive_group()
     src.add_argument("--file", type=Path, help="a CBOE delayed-quotes CSV (quotedata)")
     src.add_argument("--replay", type=Path, metavar="PATH", help="a recording (see --record)")
-    p.add_argument(
-        "--at", type=_clock, help="with --replay: the moment, HH:MM[:SS] New York time"
-    )
+    p.add_argument("--at", type=_clock, help="with --replay: the moment, HH:MM[:SS] New York time")
     p.add_argument("--expiry", type=_expiry, default="all", help="expiry selection (default all)")
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="one JSON object")
@@ -270,6 +268,7 @@ def _print_snapshot(book: ChainBook, args: argparse.Namespace, warnings: list[st
 def run_snapshot(argv: Sequence[str]) -> int:
     args = snapshot_parser().parse_args(argv)
     from gextui.feeds.base import FeedError
+    from gextui.store.schema import RecordingError
 
     warnings: list[str] = []
     try:
@@ -282,15 +281,19 @@ def run_snapshot(argv: Sequence[str]) -> int:
         elif args.replay is not None:
             if args.at is None:
                 _fail("--replay needs --at HH:MM[:SS]")
-            from gextui.store.snapshot_at import book_at
+            from gextui.store.reader import open_recording
 
-            book = book_at(args.replay, args.ticker, args.at)
+            recording = open_recording(args.replay, args.ticker)
+            book = recording.book_at(args.at)
+            # replayed data keeps its origin's label: a simulated session stays "simulated"
+            book.source = recording.source or "replay"
+            warnings.extend(str(w) for w in recording.warnings)
         else:
             if args.at is not None:
                 _fail("--at goes with --replay")
             book, warnings = _collect_from_feed(args)
         _print_snapshot(book, args, warnings)
-    except FeedError as exc:
+    except (FeedError, RecordingError) as exc:
         _fail(str(exc))
     return 0
 
@@ -410,10 +413,12 @@ def run_replay(argv: Sequence[str]) -> int:
     from gextui.feeds.replay import ReplayFeed
 
     settings = _settings(args)
+    from gextui.store.schema import RecordingError
+
     try:
         feed = ReplayFeed(args.path, speed=args.speed, start=args.start)
         tickers = args.ticker or feed.tickers()
-    except FeedError as exc:
+    except (FeedError, RecordingError) as exc:
         _fail(str(exc))
     return _run_app(feed, tickers, settings, args.expiry, "")
 
