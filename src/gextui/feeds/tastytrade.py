@@ -1,0 +1,413 @@
+"""Live option-chain data from tastytrade (REST for the chain, dxFeed DXLink for the stream).
+
+Usage::
+
+    feed = TastytradeFeed(load_credentials())
+    session = await feed.open("SPX")          # FeedError / UnknownTickerError on failure
+    await session.set_expirations([date(2026, 1, 16)])
+    async for batch in session.events():      # columnar EventBatches, ~10 a second
+        book.apply(batch)
+
+* **Session.** ``tastytrade.Session(TT_SECRET, TT_REFRESH, is_test=TT_SANDBOX)`` (its
+  constructor makes no network call); ``TT_API_URL`` repoints its REST client. The access
+  token is fetched once in :meth:`TastytradeFeed.open` so that bad credentials fail there,
+  as a :class:`FeedError` with one line ("tastytrade rejected the credentials (HTTP 401) —
+  check TT_SECRET / TT_REFRESH"); the secret never appears in a message or a log.
+* **Chain.** ``get_option_chain`` (SPX gives the SPX and SPXW roots) becomes the
+  instrument frame (symbol = the option's streamer symbol, root, expiration, type, strike,
+  multiplier = shares per contract); cached per ticker for ``chain_ttl`` seconds.
+* **Stream.** :class:`~gextui.feeds.tt_stream.LiveStream`: the underlying's Trade / Quote /
+  Summary and, for the selected expirations, the options' Greeks / Summary, subscribed in
+  chunks; reconnect with backoff, silence detection, resubscription (see that module).
+  Options are subscribed once the consumer calls :meth:`set_expirations` or starts reading
+  :meth:`TastytradeFeedSession.events` (so a selection made right after ``open`` does not
+  first subscribe the whole chain); ``None`` (the default) means every expiration.
+* **Batches.** Every ``batch_interval`` seconds the parsed SDK events are drained and
+  converted column-wise (:mod:`gextui.feeds.tt_convert`). NaN fields arrive as null and never
+  overwrite good data; a contract whose Summary never arrives has no open interest (missing
+  coverage, not zero).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import date
+from typing import Any, Final
+
+import polars as pl
+from httpx2 import HTTPError, Response
+from pydantic import ValidationError
+from tastytrade import Session
+from tastytrade.instruments import Option, get_option_chain
+from tastytrade.utils import TastytradeError
+
+from gextui.core.chain import make_instruments
+from gextui.core.events import EventBatch
+from gextui.credentials import Credentials
+from gextui.feeds.base import (
+    ChainInfo,
+    FeedError,
+    FeedState,
+    FeedStatus,
+    Source,
+    UnknownTickerError,
+)
+from gextui.feeds.tt_convert import to_batch
+from gextui.feeds.tt_stream import (
+    DEFAULT_CHUNK_SIZE,
+    DEFAULT_SILENCE_TIMEOUT,
+    LiveStream,
+    StreamConfig,
+    leaves,
+)
+
+__all__ = [
+    "TastytradeFeed",
+    "TastytradeFeedSession",
+    "instruments_from_chain",
+    "normalise_ticker",
+]
+
+log = logging.getLogger(__name__)
+
+AUTH_MESSAGE: Final = (
+    "tastytrade rejected the credentials (HTTP {status}) — check TT_SECRET / TT_REFRESH"
+)
+
+
+class _HttpLog:
+    """httpx response hook: remembers the last HTTP status the SDK saw.
+
+    The SDK's :class:`TastytradeError` carries only the server's text, not the status; this
+    tells a rejected token (401/403) from an unknown symbol (404) from an outage.
+    """
+
+    def __init__(self) -> None:
+        self.status: int | None = None
+        self.path = ""
+
+    async def __call__(self, response: Response) -> None:
+        self.status = response.status_code
+        self.path = response.request.url.path
+
+
+def normalise_ticker(ticker: str) -> str:
+    """``" spx"`` → ``"SPX"``; ``"^SPX"`` / ``"$SPX"`` → ``"SPX"``."""
+    return ticker.strip().upper().lstrip("^$")
+
+
+def _one_line(text: str, limit: int = 160) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def instruments_from_chain(
+    chain: Mapping[date, Sequence[Option]],
+) -> tuple[str | None, pl.DataFrame]:
+    """(underlying streamer symbol, instrument frame) from ``get_option_chain``'s result.
+
+    Inactive options are left out. The frame is empty when the chain is.
+    """
+    options = [o for opts in chain.values() for o in opts if o.active]
+    if not options:
+        return None, make_instruments(
+            pl.DataFrame(
+                schema={
+                    "symbol": pl.String,
+                    "root": pl.String,
+                    "expiration": pl.Date,
+                    "type": pl.String,
+                    "strike": pl.Float64,
+                    "multiplier": pl.Float64,
+                }
+            )
+        )
+    frame = pl.DataFrame(
+        {
+            "symbol": [o.streamer_symbol for o in options],
+            "root": [o.root_symbol for o in options],
+            "expiration": [o.expiration_date for o in options],
+            "type": [o.option_type.value for o in options],
+            "strike": [str(o.strike_price) for o in options],
+            "multiplier": [float(o.shares_per_contract) for o in options],
+        },
+        schema={
+            "symbol": pl.String,
+            "root": pl.String,
+            "expiration": pl.Date,
+            "type": pl.String,
+            "strike": pl.String,
+            "multiplier": pl.Float64,
+        },
+    ).with_columns(pl.col("strike").cast(pl.Float64))
+    frame = frame.unique("symbol", keep="last", maintain_order=True)
+    underlying = options[0].underlying_symbol
+    return underlying, make_instruments(frame)
+
+
+class TastytradeFeedSession:
+    """One ticker's live stream (implements :class:`~gextui.feeds.base.FeedSession`)."""
+
+    def __init__(
+        self,
+        chain: ChainInfo,
+        stream: LiveStream,
+        *,
+        batch_interval: float,
+        on_close: Any = None,
+    ) -> None:
+        self._chain = chain
+        self._stream = stream
+        self._batch_interval = batch_interval
+        self._on_close = on_close
+        self._closed = False
+        self._meta: Mapping[str, str] = {"source": chain.source.value}
+        by_exp = chain.instruments.group_by("expiration").agg(pl.col("symbol"))
+        self._symbols_by_expiration: dict[date, list[str]] = dict(
+            zip(by_exp["expiration"].to_list(), by_exp["symbol"].to_list(), strict=True)
+        )
+        self._all_symbols: list[str] = chain.instruments["symbol"].to_list()
+        stream.set_options(self._all_symbols, enable=False)  # until set_expirations/events
+        stream.start()
+
+    @property
+    def chain(self) -> ChainInfo:
+        return self._chain
+
+    @property
+    def status(self) -> FeedStatus:
+        if self._closed and self._stream.fatal is None:
+            return FeedStatus(FeedState.CLOSED, "closed")
+        return self._stream.status
+
+    @property
+    def stream(self) -> LiveStream:
+        """The streaming loop (stats, wanted symbols) – for diagnostics and tests."""
+        return self._stream
+
+    async def set_expirations(self, expirations: Sequence[date] | None) -> None:
+        """Stream the options of these expirations only (``None``: all of them)."""
+        if expirations is None:
+            self._stream.set_options(self._all_symbols)
+            return
+        symbols: list[str] = []
+        for exp in set(expirations):
+            symbols.extend(self._symbols_by_expiration.get(exp, ()))
+        self._stream.set_options(symbols)
+
+    async def events(self) -> AsyncIterator[EventBatch]:
+        """Columnar batches of everything received, one per ``batch_interval`` with data.
+
+        Keeps going through reconnects; ends when the session is closed; raises
+        :class:`FeedError` when the stream cannot go on (credentials rejected).
+        """
+        self._stream.enable_options()
+        while not self._closed:
+            await asyncio.sleep(self._batch_interval)
+            batch = to_batch(self._stream.drain(), meta=self._meta)
+            if batch is not None:
+                yield batch
+            if self._stream.fatal is not None:
+                raise self._stream.fatal
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        await self._stream.aclose()
+        if self._on_close is not None:
+            self._on_close(self)
+
+
+class TastytradeFeed:
+    """tastytrade as a :class:`~gextui.feeds.base.Feed`.
+
+    Parameters mostly exist for tests (short timeouts, fast backoff); the defaults suit the
+    real service. ``silence_timeout``: seconds without any frame before a reconnect;
+    ``chunk_size``: options per subscription message (see
+    :data:`gextui.feeds.tt_stream.DEFAULT_CHUNK_SIZE`); ``subscribe_pause``: seconds between
+    chunks; ``batch_interval``: seconds between batches; ``backoff_*`` / ``jitter``: reconnect
+    delays; ``chain_ttl``: seconds a fetched chain is reused; ``http_timeout``: REST timeout;
+    ``sdk_debug_logs``: keep the SDK's per-frame DEBUG logging (off: its logger is set to INFO).
+    """
+
+    def __init__(
+        self,
+        credentials: Credentials,
+        *,
+        silence_timeout: float = DEFAULT_SILENCE_TIMEOUT,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        subscribe_pause: float = 0.1,
+        batch_interval: float = 0.1,
+        backoff_initial: float = 0.5,
+        backoff_max: float = 30.0,
+        jitter: float = 0.25,
+        stale_after: float = 30.0,
+        token_max_age: float = 23 * 3600.0,
+        chain_ttl: float = 3600.0,
+        http_timeout: float = 15.0,
+        seed: int | None = None,
+        sdk_debug_logs: bool = False,
+    ) -> None:
+        # The SDK sets its logger to DEBUG at import and logs every received frame (whole
+        # FEED_DATA payloads): noise, and a LogRecord per frame. Quiet unless asked.
+        logging.getLogger("tastytrade").setLevel(logging.DEBUG if sdk_debug_logs else logging.INFO)
+        self._credentials = credentials
+        self._config = StreamConfig(
+            silence_timeout=silence_timeout,
+            chunk_size=chunk_size,
+            subscribe_pause=subscribe_pause,
+            backoff_initial=backoff_initial,
+            backoff_max=backoff_max,
+            jitter=jitter,
+            stale_after=stale_after,
+            token_max_age=token_max_age,
+            seed=seed,
+        )
+        self._batch_interval = batch_interval
+        self._chain_ttl = chain_ttl
+        self._http_timeout = http_timeout
+        self._http = _HttpLog()
+        self._session: Session | None = None
+        self._session_lock = asyncio.Lock()
+        self._chains: dict[str, tuple[float, ChainInfo]] = {}
+        self._open: list[TastytradeFeedSession] = []
+
+    @property
+    def source(self) -> Source:
+        return Source.TASTYTRADE_SANDBOX if self._credentials.sandbox else Source.TASTYTRADE
+
+    @property
+    def config(self) -> StreamConfig:
+        return self._config
+
+    # ------------------------------------------------------------------ errors
+    def _auth_error(self) -> FeedError | None:
+        status = self._http.status
+        if status in (401, 403):
+            return FeedError(AUTH_MESSAGE.format(status=status))
+        return None
+
+    def _fatal_from(self, exc: BaseException) -> FeedError | None:
+        """For the stream loop: a rejected token is fatal; everything else is retried."""
+        if any(isinstance(e, TastytradeError) for e in leaves(exc)):
+            return self._auth_error()
+        return None
+
+    def _host(self) -> str:
+        if self._session is None:
+            return "tastytrade"
+        url = self._session._client.base_url
+        return f"{url.host}:{url.port}" if url.port else str(url.host)
+
+    @contextlib.asynccontextmanager
+    async def _rest(self, what: str) -> AsyncIterator[None]:
+        """Map SDK / network failures of a REST call to one-line :class:`FeedError`s."""
+        self._http.status = None
+        try:
+            yield
+        except FeedError:
+            raise
+        except TastytradeError as exc:
+            auth = self._auth_error()
+            if auth is not None:
+                raise auth from None
+            status = self._http.status
+            code = f" (HTTP {status})" if status else ""
+            raise FeedError(_one_line(f"tastytrade {what} failed{code}: {exc}")) from None
+        except HTTPError as exc:
+            raise FeedError(
+                f"cannot reach tastytrade at {self._host()} for {what} ({type(exc).__name__})"
+            ) from None
+        except OSError as exc:
+            raise FeedError(
+                f"cannot reach tastytrade at {self._host()} for {what} ({type(exc).__name__})"
+            ) from None
+        except (ValidationError, KeyError, ValueError, TypeError) as exc:
+            raise FeedError(
+                f"unexpected {what} response from tastytrade ({type(exc).__name__})"
+            ) from None
+
+    # ------------------------------------------------------------------ session and chain
+    async def _ensure_session(self) -> Session:
+        async with self._session_lock:
+            if self._session is not None:
+                return self._session
+            creds = self._credentials
+            if not creds.present:
+                raise FeedError(
+                    "tastytrade credentials missing: set "
+                    + ", ".join(creds.missing())
+                    + " (environment or .env)"
+                )
+            session = Session(
+                creds.secret,
+                creds.refresh_token,
+                is_test=creds.sandbox,
+                timeout=self._http_timeout,
+                event_hooks={"response": [self._http]},
+            )
+            if creds.api_url:
+                session._client.base_url = creds.api_url
+            self._session = session
+            try:
+                async with self._rest("login"):
+                    await session.refresh(force=True)
+            except FeedError:
+                self._session = None
+                await session._client.aclose()
+                raise
+            return session
+
+    async def chain(self, ticker: str) -> ChainInfo:
+        """The option chain of ``ticker`` (cached for ``chain_ttl`` seconds)."""
+        ticker = normalise_ticker(ticker)
+        if not ticker:
+            raise UnknownTickerError("no ticker given")
+        cached = self._chains.get(ticker)
+        if cached is not None and time.monotonic() - cached[0] < self._chain_ttl:
+            return cached[1]
+        session = await self._ensure_session()
+        try:
+            async with self._rest(f"option chain for {ticker}"):
+                raw = await get_option_chain(session, ticker)
+                underlying, instruments = instruments_from_chain(raw)
+        except FeedError as exc:
+            if self._http.status in (400, 404):
+                raise UnknownTickerError(f"tastytrade has no option chain for {ticker!r}") from None
+            raise exc from None
+        if underlying is None or not instruments.height:
+            raise UnknownTickerError(f"tastytrade has no option chain for {ticker!r}")
+        info = ChainInfo(ticker, underlying, self.source, instruments)
+        self._chains[ticker] = (time.monotonic(), info)
+        return info
+
+    # ------------------------------------------------------------------ Feed protocol
+    async def open(self, ticker: str) -> TastytradeFeedSession:
+        info = await self.chain(ticker)
+        session = await self._ensure_session()
+        stream = LiveStream(
+            session, info.underlying_symbol, self._config, fatal_from=self._fatal_from
+        )
+        feed_session = TastytradeFeedSession(
+            info, stream, batch_interval=self._batch_interval, on_close=self._forget
+        )
+        self._open.append(feed_session)
+        return feed_session
+
+    def _forget(self, feed_session: TastytradeFeedSession) -> None:
+        with contextlib.suppress(ValueError):
+            self._open.remove(feed_session)
+
+    async def aclose(self) -> None:
+        for feed_session in list(self._open):
+            await feed_session.aclose()
+        self._open.clear()
+        self._chains.clear()
+        session, self._session = self._session, None
+        if session is not None:
+            await session._client.aclose()
