@@ -372,8 +372,8 @@ def run_monitor(argv: Sequence[str]) -> int:
     except FeedError as exc:
         _fail(str(exc))
     if args.record is not None:
-        from gextui.store.recording_feed import RecordingFeed
         from gextui.store.recorder import default_recordings_dir
+        from gextui.store.recording_feed import RecordingFeed
 
         root = Path(args.record).expanduser() if args.record else default_recordings_dir()
         feed = RecordingFeed(feed, root)

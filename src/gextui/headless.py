@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 import numpy as np
 
 from gextui.core.chain import ChainBook
-from gextui.core.exposure import live_expirations
 from gextui.core.expiry import select_expirations, years_to_settlement
+from gextui.core.exposure import live_expirations
 from gextui.feeds.base import Feed
 
 

@@ -50,7 +50,7 @@ STATE_COLUMNS: Final[tuple[str, ...]] = (
     "last",
 )
 # which batch column feeds which state column, per event kind
-_ROUTES: Final[Mapping[str, tuple[tuple[str, str], ...]]] = {
+ROUTES: Final[Mapping[str, tuple[tuple[str, str], ...]]] = {
     "greeks": (
         ("gamma", "gamma"),
         ("delta", "delta"),
@@ -221,7 +221,7 @@ class ChainBook:
             if not frame.height:
                 continue
             row_good = np.zeros(idx.size, dtype=bool)
-            for src, dst in _ROUTES[kind]:
+            for src, dst in ROUTES[kind]:
                 if src not in frame.columns:
                     continue
                 vals = frame[src].cast(pl.Float64).to_numpy()

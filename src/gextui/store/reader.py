@@ -43,6 +43,7 @@ from gextui.store.schema import (
     frame_to_batches,
     parse_stamp,
     read_gextui_metadata,
+    restore_write_order,
     to_utc,
 )
 from gextui.store.state import RecordedState, advance, reset_batches, state_from_frame
@@ -300,7 +301,7 @@ class Recording:
             missing = set(RECORD_SCHEMA) - set(frame.columns)
             if missing:
                 raise RecordingError(f"missing columns {', '.join(sorted(missing))}")
-            return frame.select([pl.col(c).cast(t) for c, t in RECORD_SCHEMA.items()])
+            return restore_write_order(frame).select([pl.col(c).cast(t) for c, t in RECORD_SCHEMA.items()])
         except Exception as err:
             self._warn(seg.path, f"damaged segment ({_brief(err)}); skipped")
             return None

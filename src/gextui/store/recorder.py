@@ -50,6 +50,7 @@ from gextui.store.schema import (
     to_utc,
     write_json_atomic,
     write_parquet_atomic,
+    write_segment_atomic,
 )
 from gextui.store.state import RecordedState, advance, state_to_frame
 
@@ -280,7 +281,7 @@ class Recorder:
         }
         target = part / (name + PARQUET_SUFFIX)
         try:
-            self._add_bytes(write_parquet_atomic(frame, target, meta))
+            self._add_bytes(write_segment_atomic(frame, target, meta))
         except OSError as err:
             raise RecordingError(f"cannot write {target}: {err}") from err
         self._next_seq = first + len(batches)

@@ -1,4 +1,4 @@
-"""On-disk format of a gextui recording (format version 1).
+"""On-disk format of a gextui recording (format version 2).
 
 Layout (Hive-style partitions, readable by polars, DuckDB, Spark, pyarrow)::
 
@@ -8,13 +8,14 @@ Layout (Hive-style partitions, readable by polars, DuckDB, Spark, pyarrow)::
         events-20261124T143000Z.parquet        one segment per minute of event time (UTC)
         state-20261124T143000Z.parquet         checkpoint: book state after that segment
 
-Every segment is one long table, one row per event, in the order the events were written:
+Every segment is one long table, one row per event:
 
 ====================  =====================  ==============================================
 column                type                   meaning
 ====================  =====================  ==============================================
 time                  Datetime(us, UTC)      the EventBatch time (its as-of time)
-batch                 Int64                  batch sequence number, increasing in write order
+batch                 Int32                  batch sequence number, increasing in write order
+row                   Int32                  position of the row within its batch (0 = header)
 kind                  String (dictionary)    greeks | summary | trades | quotes, or ``batch``
 symbol                String (dictionary)    dxFeed streamer symbol (null on ``batch`` rows)
 gamma … price         Float64                greeks columns (``price`` = option mark)
@@ -25,30 +26,49 @@ bid, ask              Float64                quotes
 meta                  String                 JSON of EventBatch.meta, on ``batch`` rows only
 ====================  =====================  ==============================================
 
-Each batch starts with one ``kind = 'batch'`` header row (it keeps empty batches and meta);
-columns a kind does not have are null. NaN and null are stored as they came. Files are zstd
-compressed, written to a dot-prefixed temporary name and ``os.replace``-d into place, so a
-segment name that exists is always a complete file. Segment key/value metadata (``gextui.*``)
-holds first/last time and batch number and the event count, so a reader indexes a recording
-from the Parquet footers alone.
+Each batch starts with one ``kind = 'batch'`` header row (``row`` 0; it keeps empty batches
+and meta), followed by its events kind by kind (KINDS order), each frame in its own row order;
+columns a kind does not have are null. NaN and null are stored as they came, bit for bit.
+
+**Write order is (batch, row)**, not the order of rows in the file: to compress, a segment is
+cut at batch boundaries into row groups of about :data:`ROW_GROUP_ROWS` rows, and the rows of
+each row group are sorted by (kind, symbol, batch, row), so the consecutive values of one
+contract sit together (their sign, exponent and leading mantissa bytes repeat). The float
+greeks columns are written with Parquet's ``BYTE_STREAM_SPLIT`` encoding (when pyarrow is
+installed; otherwise polars' writer, same layout, ~10 % larger), which lets zstd find those
+repeats. Readers restore write order with :func:`restore_write_order` (sort by batch, row);
+row-group statistics on ``batch`` still let a reader fetch a few batches without the rest.
+Format version 1 (no ``row`` column, Int64 ``batch``, rows in write order) is still read.
+
+Files are zstd compressed, written to a dot-prefixed temporary name and ``os.replace``-d into
+place, so a segment name that exists is always a complete file. Segment key/value metadata
+(``gextui.*``) holds first/last time and batch number and the event count, so a reader indexes
+a recording from the Parquet footers alone.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import importlib
 import json
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Final
+from typing import IO, Any, Final
 
 import polars as pl
 
 from gextui.core.events import KINDS, SCHEMAS, EventBatch, conform
 
 FORMAT: Final = "gextui-recording"
-FORMAT_VERSION: Final = 1
+FORMAT_VERSION: Final = 2
+ROW_COLUMN: Final = "row"
+ROW_GROUP_ROWS: Final = 262_144  # rows per sorted row group of a segment (cut at batches)
+ZSTD_LEVEL: Final = 3
+# float columns of near-continuous values: BYTE_STREAM_SPLIT pays off (measured, bench_store)
+SPLIT_COLUMNS: Final[tuple[str, ...]] = ("gamma", "delta", "iv", "theta", "vega")
 HEADER_KIND: Final = "batch"
 UNDERLYING_KIND: Final = "underlying"  # only in state checkpoints
 VALUE_COLUMNS: Final[tuple[str, ...]] = (
@@ -225,6 +245,85 @@ def write_parquet_atomic(
         frame.write_parquet(fh, compression="zstd", statistics=True, metadata=meta)
 
     return atomic_write(target, write)
+
+
+def segment_row_groups(frame: pl.DataFrame) -> list[pl.DataFrame]:
+    """The on-disk row groups of a segment (see module docstring): ``frame`` (RECORD_SCHEMA,
+    write order, whole batches) gets ``row`` and Int32 ``batch``, is cut at batch boundaries
+    into groups of about ROW_GROUP_ROWS rows, each sorted by (kind, symbol, batch, row)."""
+    if not frame.height:
+        return [
+            frame.with_columns(pl.col("batch").cast(pl.Int32), pl.lit(0, pl.Int32).alias(ROW_COLUMN))
+        ]
+    index = pl.int_range(pl.len(), dtype=pl.Int64)
+    start = index.min().over("batch")  # index of the batch's first (header) row
+    numbered = frame.with_columns(
+        (index - start).cast(pl.Int32).alias(ROW_COLUMN),
+        (start // ROW_GROUP_ROWS).alias("_group"),
+    ).with_columns(pl.col("batch").cast(pl.Int32))
+    ordered = numbered.sort("_group", "kind", "symbol", "batch", ROW_COLUMN, nulls_last=True)
+    columns = [*RECORD_SCHEMA, ROW_COLUMN]
+    columns.insert(columns.index("kind"), columns.pop())  # time, batch, row, kind, …
+    return [
+        g.select(columns) for g in ordered.partition_by("_group", maintain_order=True, include_key=False)
+    ]
+
+
+def restore_write_order(frame: pl.DataFrame) -> pl.DataFrame:
+    """Rows of a segment (or of a filtered read of one) back in write order, (batch, row);
+    a version-1 segment (no ``row`` column) is in write order already."""
+    if ROW_COLUMN not in frame.columns or frame.height < 2:
+        return frame
+    key = (pl.col("batch").cast(pl.Int64) * (1 << 32)) + pl.col(ROW_COLUMN).cast(pl.Int64)
+    return frame.sort(key)
+
+
+@functools.cache
+def _pyarrow_parquet() -> Any:
+    """``pyarrow.parquet`` if installed (it writes BYTE_STREAM_SPLIT), else None."""
+    try:
+        return importlib.import_module("pyarrow.parquet")
+    except ImportError:
+        return None
+
+
+def write_segment_atomic(
+    frame: pl.DataFrame, target: Path, metadata: Mapping[str, str] | None = None
+) -> int:
+    """Write an event segment (RECORD_SCHEMA rows in write order) in the compact layout of the
+    module docstring, atomically; returns its size in bytes."""
+    meta = {f"{META_PREFIX}format": FORMAT, f"{META_PREFIX}version": str(FORMAT_VERSION)}
+    meta.update({f"{META_PREFIX}{k}": v for k, v in (metadata or {}).items()})
+    groups = segment_row_groups(frame)
+    pq = _pyarrow_parquet()
+
+    def write_pyarrow(fh: IO[bytes]) -> None:
+        tables = [g.to_arrow() for g in groups]
+        schema = tables[0].schema.with_metadata(meta)
+        with pq.ParquetWriter(
+            fh,
+            schema,
+            compression="zstd",
+            compression_level=ZSTD_LEVEL,
+            use_dictionary=["time", "kind", "symbol", "meta"],
+            use_byte_stream_split=list(SPLIT_COLUMNS),
+            column_encoding={ROW_COLUMN: "DELTA_BINARY_PACKED"},
+            write_statistics=True,
+        ) as writer:
+            for table in tables:
+                writer.write_table(table.cast(schema), row_group_size=max(table.num_rows, 1))
+
+    def write_polars(fh: IO[bytes]) -> None:
+        pl.concat(groups).write_parquet(
+            fh,
+            compression="zstd",
+            compression_level=ZSTD_LEVEL,
+            statistics=True,
+            metadata=meta,
+            row_group_size=ROW_GROUP_ROWS,
+        )
+
+    return atomic_write(target, write_polars if pq is None else write_pyarrow)
 
 
 def write_json_atomic(data: Mapping[str, object], target: Path) -> int:

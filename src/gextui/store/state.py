@@ -16,8 +16,8 @@ grouped by their last-update time, one batch per distinct time, in time order; t
 (at the state's as-of time) also carries the underlying. Counters (events_applied, version,
 nan_values) are not reproduced.
 
-KEY_COLUMNS mirrors ``gextui.core.chain._ROUTES`` (which columns of which kind mark a row
-updated); a unit test fails if the two drift apart.
+KEY_COLUMNS is derived from ``gextui.core.chain.ROUTES`` (which columns of which kind mark a
+row updated), so the two cannot drift apart.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from typing import Final
 
 import polars as pl
 
-from gextui.core.chain import ChainBook, UnderlyingState
+from gextui.core.chain import ROUTES, ChainBook, UnderlyingState
 from gextui.core.events import KINDS, SCHEMAS, EventBatch
 from gextui.store.schema import (
     RECORD_SCHEMA,
@@ -40,12 +40,9 @@ from gextui.store.schema import (
     VALUE_COLUMNS,
 )
 
-# columns whose good value marks an option row as updated (ChainBook._ROUTES)
+# columns whose good value marks an option row as updated (the sources of ChainBook's ROUTES)
 KEY_COLUMNS: Final[Mapping[str, tuple[str, ...]]] = {
-    "greeks": ("gamma", "delta", "iv", "theta", "vega", "price"),
-    "summary": ("open_interest",),
-    "trades": ("price", "day_volume"),
-    "quotes": ("bid", "ask"),
+    kind: tuple(src for src, _ in routes) for kind, routes in ROUTES.items()
 }
 OPTION_STATE_SCHEMA: Final[Mapping[str, pl.DataType]] = {
     "time": TIME_DTYPE,
