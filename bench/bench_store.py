@@ -4,19 +4,26 @@ A synthetic SPX chain (~22k contracts) gets a Greeks event for every contract ev
 (Black–Scholes values of a random-walking spot with IV jitter: full-precision doubles, as
 dxFeed sends them), plus the underlying's trade and quote and a few hundred option trades and
 quotes per second. The batches are generated up front with numpy, then recorded with the
-real Recorder (background writer, checkpoints on), read back, and seeked.
+real Recorder (background writer, checkpoints on), read back, and seeked. Then the same batches
+stream through a RecordingFeed on an asyncio loop at 20× their real pace (a minute segment to
+write every 3 s), while a probe task measures how long the loop is ever blocked (the
+recorder's writer thread competes for the GIL).
 
-    python bench/bench_store.py [--minutes 3] [--dir DIR]
+    python bench/bench_store.py [--minutes 3] [--dir DIR] [--writer auto|polars]
+
+``--writer polars`` measures the format without pyarrow (no BYTE_STREAM_SPLIT).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import shutil
 import tempfile
 import time
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -27,7 +34,9 @@ from gextui.core.chain import make_instruments
 from gextui.core.events import EventBatch
 from gextui.core.greeks import delta, gamma, norm_pdf
 from gextui.core.symbols import streamer_symbols
-from gextui.store import Recorder, open_recording
+from gextui.feeds.base import ChainInfo, FeedState, FeedStatus, Source
+from gextui.store import Recorder, open_recording, schema
+from gextui.store.recording_feed import RecordingFeed
 
 T0 = datetime(2026, 11, 24, 15, 0, 0, tzinfo=UTC)  # 10:00 New York
 SPOT0 = 6600.0
@@ -104,12 +113,13 @@ def make_batches(inst: pl.DataFrame, seconds: int, seed: int = 7) -> list[EventB
                 "ask": price[quoted] + 0.1,
             }
         )
-        frames: dict[str, pl.DataFrame] = {"greeks": greeks, "trades": trades, "quotes": quotes}
+        summary = None
         if s == 0:
-            frames["summary"] = pl.DataFrame(
+            summary = pl.DataFrame(
                 {"symbol": [*sym.to_list(), "SPX"], "open_interest": [*oi.tolist(), None]}
             ).with_columns(prev_close=pl.when(pl.col("symbol") == "SPX").then(SPOT0 - 12.5))
-        out.append(EventBatch(time=T0 + timedelta(seconds=s), **frames))
+        moment = T0 + timedelta(seconds=s)
+        out.append(EventBatch(moment, greeks, summary, trades, quotes))
     return out
 
 
@@ -128,6 +138,80 @@ def json_bytes_per_event(batches: list[EventBatch], limit: int = 200_000) -> flo
     return total / max(count, 1)
 
 
+class _ListSession:
+    """A FeedSession that yields prepared batches at ``speed`` × their event-time pace."""
+
+    def __init__(self, chain: ChainInfo, batches: list[EventBatch], speed: float) -> None:
+        self.chain = chain
+        self.status = FeedStatus(FeedState.LIVE)
+        self._batches = batches
+        self._speed = speed
+
+    async def events(self) -> AsyncIterator[EventBatch]:
+        t0 = time.perf_counter()
+        first = self._batches[0].time
+        for b in self._batches:
+            due = t0 + (b.time - first).total_seconds() / self._speed
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            yield b
+
+    async def set_expirations(self, expirations: Sequence[date] | None) -> None:
+        return None
+
+    async def aclose(self) -> None:
+        return None
+
+
+class _ListFeed:
+    def __init__(self, inst: pl.DataFrame, batches: list[EventBatch], speed: float) -> None:
+        self.chain = ChainInfo("SPX", "SPX", Source.SIMULATED, inst)
+        self.batches = batches
+        self.speed = speed
+
+    @property
+    def source(self) -> Source:
+        return Source.SIMULATED
+
+    async def open(self, ticker: str) -> _ListSession:
+        return _ListSession(self.chain, self.batches, self.speed)
+
+    async def aclose(self) -> None:
+        return None
+
+
+async def recording_feed_lag(
+    root: Path, inst: pl.DataFrame, batches: list[EventBatch], speed: float = 20.0
+) -> dict[str, float]:
+    """Stream ``batches`` through a RecordingFeed; the longest the event loop was blocked."""
+    feed = RecordingFeed(_ListFeed(inst, batches, speed), root)
+    session = await feed.open("SPX")
+    lags: list[float] = []
+    done = False
+
+    async def probe() -> None:
+        while not done:
+            t = time.perf_counter()
+            await asyncio.sleep(0.001)
+            lags.append(time.perf_counter() - t - 0.001)
+
+    task = asyncio.create_task(probe())
+    async for _ in session.events():
+        pass
+    t = time.perf_counter()
+    await feed.aclose()
+    close_s = time.perf_counter() - t
+    done = True
+    await task
+    lags.sort()
+    assert session.recorder_error is None, session.recorder_error
+    return {
+        "stream_speed_x_real_time": speed,
+        "loop_blocked_max_ms": round(lags[-1] * 1e3, 1),
+        "loop_blocked_p99_ms": round(lags[int(0.99 * (len(lags) - 1))] * 1e3, 1),
+        "aclose_s": round(close_s, 2),
+    }
+
+
 def dir_bytes(root: Path, pattern: str) -> int:
     return sum(p.stat().st_size for p in root.rglob(pattern))
 
@@ -136,7 +220,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--minutes", type=float, default=3.0)
     ap.add_argument("--dir", type=Path, default=None, help="where to write (default: a temp dir)")
+    ap.add_argument("--writer", choices=["auto", "polars"], default="auto")
     args = ap.parse_args()
+    if args.writer == "polars":
+        schema.PREFER_PYARROW = False
     seconds = int(args.minutes * 60)
     root = args.dir or Path(tempfile.mkdtemp(prefix="gextui-bench-"))
     try:
@@ -180,6 +267,7 @@ def main() -> None:
         book_at_s = time.perf_counter() - t
 
         assert not recording.warnings, recording.warnings
+        feed_stats = asyncio.run(recording_feed_lag(root / "feed", inst, batches))
         bpe = seg_bytes / events
         bpe_total = total_bytes / events
         json_bpe = json_bytes_per_event(batches)
@@ -194,6 +282,8 @@ def main() -> None:
             "events": events,
             "events_per_second_of_stream": round(events / seconds),
             "rows_on_disk": raw,
+            "format_version": schema.FORMAT_VERSION,
+            "segment_writer": schema.segment_writer(),
             "generate_s": round(gen_s, 2),
             "bytes_per_event": round(bpe, 2),
             "bytes_per_event_incl_checkpoints": round(bpe_total, 2),
@@ -207,6 +297,7 @@ def main() -> None:
             "seek_reset_batch_count": len(resets),
             "book_at_s": round(book_at_s, 3),
             "book_at_contracts_with_gamma": book.coverage()[0],
+            "recording_feed": feed_stats,
             "full_day_estimate": {
                 "hours": 6.5,
                 "events_per_s": DAY_RATE,

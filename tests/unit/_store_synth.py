@@ -52,7 +52,7 @@ def _symbols(rng: np.random.Generator, symbols: list[str], k: int) -> list[str]:
         picks.append(UNDERLYING)
     if rng.random() < 0.1:
         picks.append(".SPXW991231C1")  # not in the chain
-    rng.shuffle(picks)  # type: ignore[arg-type]
+    rng.shuffle(picks)
     return picks
 
 

@@ -101,3 +101,30 @@ def test_missing_chain_is_a_clear_error(tmp_path: Path) -> None:
     (part / "chain.parquet").write_bytes(b"nope")
     with pytest.raises(RecordingError, match=r"chain\.parquet"):
         open_recording(part)
+
+
+def test_format_1_segments_still_read(tmp_path: Path) -> None:
+    """Version 1 wrote rows in write order, Int64 ``batch`` and no ``row`` column; a v2
+    reader (and a v2 recorder continuing the day) must keep using such segments."""
+    import polars as pl
+
+    from gextui.store.schema import batches_to_frame, read_gextui_metadata, write_parquet_atomic
+
+    batches = random_batches(make_chain(), 120, seed=24)
+    part = record(tmp_path, "SPX", batches[:80])
+    for seg in sorted(part.glob("events-*.parquet")):  # rewrite as format 1
+        meta = read_gextui_metadata(seg)
+        first, last = int(meta["first_batch"]), int(meta["last_batch"])
+        v1 = batches_to_frame(batches[first : last + 1], first)
+        write_parquet_atomic(v1, seg, {**meta, "version": "1"})
+        assert "row" not in pl.read_parquet_schema(seg)
+    record(tmp_path, "SPX", batches[80:])  # the day continues in format 2
+    rec = open_recording(part)
+    assert rec.warnings == []
+    got = list(rec.batches())
+    assert times(got) == times(batches)
+    for a, b in zip(batches, got, strict=True):
+        fa, fb = a.conformed().frames(), b.frames()
+        assert list(fb) == list(fa)
+        for kind in fa:
+            assert_frame_equal(fb[kind], fa[kind])

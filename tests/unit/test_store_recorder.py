@@ -18,7 +18,7 @@ from polars.testing import assert_frame_equal
 
 from gextui.core.events import EventBatch
 from gextui.feeds.base import ChainInfo, Source
-from gextui.store import Recorder, default_recordings_dir, open_recording
+from gextui.store import Recorder, default_recordings_dir, open_recording, schema
 from gextui.store.schema import RECORD_SCHEMA
 
 HERE = Path(__file__).parent
@@ -45,8 +45,30 @@ def record(root: Path, batches: list[EventBatch], **kw: object) -> Recorder:
     return rec
 
 
-@pytest.mark.parametrize("background", [True, False])
-def test_round_trip_identical_frames(tmp_path: Path, background: bool) -> None:
+@pytest.mark.parametrize(
+    ("background", "writer", "group_rows"),
+    [
+        (True, "pyarrow", None),
+        (False, "pyarrow", None),
+        (True, "polars", None),  # pyarrow not installed: polars writes the same layout
+        (True, "pyarrow", 50),  # many sorted row groups per segment
+        (False, "polars", 50),
+    ],
+)
+def test_round_trip_identical_frames(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    background: bool,
+    writer: str,
+    group_rows: int | None,
+) -> None:
+    if writer == "polars":
+        monkeypatch.setattr(schema, "_pyarrow_parquet", lambda: None)  # not installed
+        assert schema.segment_writer() == "polars"
+    else:
+        pytest.importorskip("pyarrow")
+    if group_rows is not None:
+        monkeypatch.setattr(schema, "ROW_GROUP_ROWS", group_rows)
     batches = random_batches(make_chain(), 150, seed=1)
     rec = record(tmp_path, batches, background=background)
     assert rec.events_written == sum(b.n_events for b in batches)
@@ -87,6 +109,50 @@ def test_layout_one_segment_per_event_minute(tmp_path: Path) -> None:
     assert df.schema["time"] == pl.Datetime("us", "UTC")
     assert df.filter(pl.col("kind") != "batch").height == sum(b.n_events for b in batches)
     assert df.filter(pl.col("kind") == "batch").height == len(batches)
+    assert df.schema["batch"] == pl.Int32
+    assert df.schema.get("row") == (pl.Int32 if schema.segment_writer() == "pyarrow" else None)
+    assert manifest["version"] == schema.FORMAT_VERSION == 2
+
+
+def test_segment_rows_grouped_by_contract_and_restorable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On disk a segment is cut at batch boundaries into row groups of about ROW_GROUP_ROWS
+    rows, each sorted by (kind, symbol, batch, row); sorting by (batch, row) gives back the
+    write order exactly (schema module docstring)."""
+    pq = pytest.importorskip("pyarrow.parquet")
+    monkeypatch.setattr(schema, "ROW_GROUP_ROWS", 300)
+    batches = random_batches(make_chain(), 60, seed=7)
+    record(tmp_path, batches)
+    seg = max(tmp_path.rglob("events-*.parquet"), key=lambda p: p.stat().st_size)
+    meta = schema.read_gextui_metadata(seg)
+    first, last = int(meta["first_batch"]), int(meta["last_batch"])
+    written = schema.batches_to_frame(batches[first : last + 1], first)
+    sizes = written.group_by("batch", maintain_order=True).len()["len"].to_list()
+    file = pq.ParquetFile(seg)
+    assert file.metadata.num_row_groups == len({s // 300 for s in _starts(sizes)})
+    previous_last = first - 1
+    for i in range(file.metadata.num_row_groups):
+        group = pl.from_arrow(file.read_row_group(i))
+        assert isinstance(group, pl.DataFrame)
+        key = group.select("kind", "symbol", "batch", "row")
+        assert key.equals(key.sort("kind", "symbol", "batch", "row", nulls_last=True))
+        lo, hi = group["batch"].min(), group["batch"].max()
+        assert lo == previous_last + 1  # whole batches, in order
+        previous_last = int(hi)  # type: ignore[arg-type]
+    assert previous_last == last
+    raw = pl.read_parquet(seg)
+    assert raw["row"].max() == max(sizes) - 1  # the position within the batch
+    restored = schema.restore_write_order(raw).drop("row")
+    assert_frame_equal(restored, written.cast({"batch": pl.Int32}))
+
+
+def _starts(sizes: list[int]) -> list[int]:
+    out, at = [], 0
+    for n in sizes:
+        out.append(at)
+        at += n
+    return out
 
 
 def test_restart_same_day_continues(tmp_path: Path) -> None:

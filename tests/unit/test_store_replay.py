@@ -171,7 +171,7 @@ async def test_root_with_several_days(tmp_path: Path) -> None:
     day2 = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
     for start in (None, day2):
         kw = {} if start is None else {"start": start}
-        batches = random_batches(make_chain(), 20, seed=41, **kw)  # type: ignore[arg-type]
+        batches = random_batches(make_chain(), 20, seed=41, **kw)
         with Recorder(tmp_path, "SPX", make_chain(), "sim", underlying_symbol=UNDERLYING) as r:
             for b in batches:
                 r.write(b)

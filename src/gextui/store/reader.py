@@ -301,7 +301,9 @@ class Recording:
             missing = set(RECORD_SCHEMA) - set(frame.columns)
             if missing:
                 raise RecordingError(f"missing columns {', '.join(sorted(missing))}")
-            return restore_write_order(frame).select([pl.col(c).cast(t) for c, t in RECORD_SCHEMA.items()])
+            return restore_write_order(frame).select(
+                [pl.col(c).cast(t) for c, t in RECORD_SCHEMA.items()]
+            )
         except Exception as err:
             self._warn(seg.path, f"damaged segment ({_brief(err)}); skipped")
             return None

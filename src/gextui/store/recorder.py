@@ -9,9 +9,12 @@ fsync-ed and ``os.replace``-d into place, followed by its checkpoint ``state-<mi
 only the open minute is lost.
 
 By default segments are written by one background thread so ``write`` never blocks the event
-loop on disk or compression (≈ 0.3 s per SPX minute); :attr:`errors` collects write failures,
+loop on disk or compression (≈ 1.5 s of one core per SPX minute: building, sorting and
+compressing the segment, folding the checkpoint); :attr:`errors` collects write failures,
 and :meth:`flush` / :meth:`close` raise the first one; both block until the writes are done
-(from asyncio: ``await asyncio.to_thread(recorder.close)``). Use ``background=False`` to write
+(from asyncio: ``await asyncio.to_thread(recorder.close)``, or ``flush(wait=False)`` on the
+loop, ``await asyncio.to_thread(recorder.join)``, then ``wait()``, as
+:class:`~gextui.store.recording_feed.RecordingFeed` does). Use ``background=False`` to write
 inline.
 
 A recording starts empty: batches before the recorder was attached are not in it, so start
@@ -24,6 +27,7 @@ import json
 import threading
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
@@ -161,10 +165,21 @@ class Recorder:
         self._events_accepted += batch.n_events
         self._reap()
 
-    def flush(self) -> None:
-        """Write the buffer as a segment now and wait for every pending write."""
+    def flush(self, *, wait: bool = True) -> None:
+        """Write the buffer as a segment now and (``wait``) wait for every pending write.
+
+        ``wait=False`` only hands the buffer to the background writer (cheap: no I/O on the
+        caller's thread); follow with :meth:`join` off the event loop, then :meth:`wait`."""
         self._hand_off()
-        self.wait()
+        if wait:
+            self.wait()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Block until the writes handed off so far are done (or ``timeout`` seconds pass);
+        True when they are. Touches no recorder state, so it may run on another thread
+        (``await asyncio.to_thread(rec.join)``) while the event loop keeps writing."""
+        _, pending = futures_wait(list(self._pending), timeout=timeout)
+        return not pending
 
     def wait(self) -> None:
         """Wait for the writes handed off so far (the buffer stays); raise the first error."""
@@ -221,8 +236,10 @@ class Recorder:
             self._bytes += n
 
     def _open_partition(self, part: Path, day: str) -> None:
-        """First segment of a ticker-day: continue an existing recording or start one."""
-        self._partition = part
+        """First segment of a ticker-day: continue an existing recording or start one. The
+        partition counts as open only once its chain and manifest are written (a failure here
+        is retried with the next segment)."""
+        self._partition = None
         self._next_seq = 0
         self._state = RecordedState(self.underlying_symbol)
         instruments = self.instruments
@@ -259,6 +276,7 @@ class Recorder:
             "files": "events-<UTC minute>.parquet (events), state-<same>.parquet (checkpoint)",
         }
         self._add_bytes(write_json_atomic(manifest, part / MANIFEST_FILE))
+        self._partition = part
 
     def _write_segment(self, batches: list[EventBatch], start: datetime, day: str) -> None:
         part = partition_dir(self.root, self.ticker, day)

@@ -15,7 +15,7 @@ column                type                   meaning
 ====================  =====================  ==============================================
 time                  Datetime(us, UTC)      the EventBatch time (its as-of time)
 batch                 Int32                  batch sequence number, increasing in write order
-row                   Int32                  position of the row within its batch (0 = header)
+row                   Int32                  position in its batch (0 = header; see below)
 kind                  String (dictionary)    greeks | summary | trades | quotes, or ``batch``
 symbol                String (dictionary)    dxFeed streamer symbol (null on ``batch`` rows)
 gamma … price         Float64                greeks columns (``price`` = option mark)
@@ -35,10 +35,15 @@ cut at batch boundaries into row groups of about :data:`ROW_GROUP_ROWS` rows, an
 each row group are sorted by (kind, symbol, batch, row), so the consecutive values of one
 contract sit together (their sign, exponent and leading mantissa bytes repeat). The float
 greeks columns are written with Parquet's ``BYTE_STREAM_SPLIT`` encoding (when pyarrow is
-installed; otherwise polars' writer, same layout, ~10 % larger), which lets zstd find those
-repeats. Readers restore write order with :func:`restore_write_order` (sort by batch, row);
-row-group statistics on ``batch`` still let a reader fetch a few batches without the rest.
-Format version 1 (no ``row`` column, Int64 ``batch``, rows in write order) is still read.
+installed, see below), which lets zstd find those repeats (bench/bench_store.py: 36.7 → 30.2
+bytes per event on a full-precision SPX stream; reading costs a sort, ~2× slower). Readers
+restore write order with :func:`restore_write_order` (sort by batch, row); row-group
+statistics on ``batch`` still let a reader fetch a few batches without the rest.
+
+Without pyarrow (polars' writer offers neither BYTE_STREAM_SPLIT nor DELTA_BINARY_PACKED, so
+sorting would not pay for the ``row`` column) a segment is written unsorted, in write order,
+with no ``row`` column: the same bytes per event as version 1. So is a version-1 segment
+(Int64 ``batch``); readers take a segment without ``row`` as being in write order.
 
 Files are zstd compressed, written to a dot-prefixed temporary name and ``os.replace``-d into
 place, so a segment name that exists is always a complete file. Segment key/value metadata
@@ -248,25 +253,27 @@ def write_parquet_atomic(
 
 
 def segment_row_groups(frame: pl.DataFrame) -> list[pl.DataFrame]:
-    """The on-disk row groups of a segment (see module docstring): ``frame`` (RECORD_SCHEMA,
-    write order, whole batches) gets ``row`` and Int32 ``batch``, is cut at batch boundaries
-    into groups of about ROW_GROUP_ROWS rows, each sorted by (kind, symbol, batch, row)."""
-    if not frame.height:
-        return [
-            frame.with_columns(pl.col("batch").cast(pl.Int32), pl.lit(0, pl.Int32).alias(ROW_COLUMN))
-        ]
-    index = pl.int_range(pl.len(), dtype=pl.Int64)
-    start = index.min().over("batch")  # index of the batch's first (header) row
-    numbered = frame.with_columns(
-        (index - start).cast(pl.Int32).alias(ROW_COLUMN),
-        (start // ROW_GROUP_ROWS).alias("_group"),
-    ).with_columns(pl.col("batch").cast(pl.Int32))
-    ordered = numbered.sort("_group", "kind", "symbol", "batch", ROW_COLUMN, nulls_last=True)
+    """The sorted on-disk row groups of a segment (see module docstring): ``frame``
+    (RECORD_SCHEMA, write order, whole batches) gets ``row`` and Int32 ``batch``, is cut at
+    batch boundaries into groups of about ROW_GROUP_ROWS rows, each sorted by (kind, symbol,
+    batch, row)."""
     columns = [*RECORD_SCHEMA, ROW_COLUMN]
     columns.insert(columns.index("kind"), columns.pop())  # time, batch, row, kind, …
-    return [
-        g.select(columns) for g in ordered.partition_by("_group", maintain_order=True, include_key=False)
-    ]
+    if not frame.height:
+        empty = frame.with_columns(
+            pl.col("batch").cast(pl.Int32), pl.lit(0, pl.Int32).alias(ROW_COLUMN)
+        )
+        return [empty.select(columns)]
+    indexed = frame.with_row_index("_index")
+    start = pl.col("_index").min().over("batch")  # index of the batch's first (header) row
+    numbered = indexed.with_columns(
+        (pl.col("_index") - start).cast(pl.Int32).alias(ROW_COLUMN),
+        (start // ROW_GROUP_ROWS).alias("_group"),
+        pl.col("batch").cast(pl.Int32),
+    )
+    ordered = numbered.sort("_group", "kind", "symbol", "batch", ROW_COLUMN, nulls_last=True)
+    groups = ordered.partition_by("_group", maintain_order=True, include_key=False)
+    return [g.select(columns) for g in groups]
 
 
 def restore_write_order(frame: pl.DataFrame) -> pl.DataFrame:
@@ -276,6 +283,15 @@ def restore_write_order(frame: pl.DataFrame) -> pl.DataFrame:
         return frame
     key = (pl.col("batch").cast(pl.Int64) * (1 << 32)) + pl.col(ROW_COLUMN).cast(pl.Int64)
     return frame.sort(key)
+
+
+PREFER_PYARROW = True  # False: always polars' writer (benchmarks, tests)
+
+
+def segment_writer() -> str:
+    """Which library writes event segments here: ``pyarrow`` (BYTE_STREAM_SPLIT) or
+    ``polars`` (pyarrow not installed, or PREFER_PYARROW off)."""
+    return "pyarrow" if PREFER_PYARROW and _pyarrow_parquet() is not None else "polars"
 
 
 @functools.cache
@@ -294,11 +310,10 @@ def write_segment_atomic(
     module docstring, atomically; returns its size in bytes."""
     meta = {f"{META_PREFIX}format": FORMAT, f"{META_PREFIX}version": str(FORMAT_VERSION)}
     meta.update({f"{META_PREFIX}{k}": v for k, v in (metadata or {}).items()})
-    groups = segment_row_groups(frame)
-    pq = _pyarrow_parquet()
+    pq: Any = _pyarrow_parquet() if PREFER_PYARROW else None
 
     def write_pyarrow(fh: IO[bytes]) -> None:
-        tables = [g.to_arrow() for g in groups]
+        tables = [g.to_arrow() for g in segment_row_groups(frame)]
         schema = tables[0].schema.with_metadata(meta)
         with pq.ParquetWriter(
             fh,
@@ -314,7 +329,7 @@ def write_segment_atomic(
                 writer.write_table(table.cast(schema), row_group_size=max(table.num_rows, 1))
 
     def write_polars(fh: IO[bytes]) -> None:
-        pl.concat(groups).write_parquet(
+        frame.with_columns(pl.col("batch").cast(pl.Int32)).write_parquet(
             fh,
             compression="zstd",
             compression_level=ZSTD_LEVEL,
