@@ -14,8 +14,9 @@ columnar :class:`~gextui.core.events.EventBatch`:
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from itertools import repeat
 from typing import Final
@@ -269,6 +270,17 @@ class ChainBook:
     @property
     def unknown_examples(self) -> list[str]:
         return sorted(self._unknown_seen)[:20]
+
+    def copy(self) -> ChainBook:
+        """A snapshot of this book that later :meth:`apply` calls do not touch (for computing
+        in a thread). Shares the read-only instrument arrays; copies the market state
+        (≈ 2 MB for 22 k contracts)."""
+        clone = copy.copy(self)
+        clone._state = {k: v.copy() for k, v in self._state.items()}
+        clone._updated_us = self._updated_us.copy()
+        clone.underlying = replace(self.underlying)
+        clone._unknown_seen = set(self._unknown_seen)
+        return clone
 
     # ------------------------------------------------------------------ views
     def frame(self) -> pl.DataFrame:

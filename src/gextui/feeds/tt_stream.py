@@ -314,6 +314,8 @@ class LiveStream:
             streamer.drain_into(out)
         if self._streamer is not None:
             self._streamer.drain_into(out)
+            if out:  # data is flowing: say so now, not at the watchdog's next tick
+                self._update_live(self._streamer, time.monotonic())
         return out
 
     async def aclose(self) -> None:

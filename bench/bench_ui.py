@@ -1,0 +1,212 @@
+"""UI benchmark: the monitor headless on a full SPX-sized simulated chain, printing JSON.
+
+The app runs under ``App.run_test`` (headless, the real compositor) with the built-in
+SimulatedFeed for SPX (~21 k contracts; every contract gets a Greeks event about once a second,
+plus trades: ≈ 20 k events/s, paced in real time) for ``--seconds`` seconds, while
+
+* a probe task sleeps 10 ms at a time and records how late it wakes (event-loop blocking);
+* every ``--key-interval`` seconds a view key is pressed (g, v, o, +, -, ], [, f, …) and the
+  time until the chart on screen shows the new view is measured (key-to-screen latency);
+* redraws are counted (chart repaints and exposure recomputations per second).
+
+Budgets (DESIGN.md): ≥ 4 redraws/s, key p95 ≤ 100 ms, no loop block > 50 ms, RSS ≤ 300 MB.
+
+    python bench/bench_ui.py [--seconds 10] [--size 160x48]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import statistics
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from textual import events
+
+from gextui.core.expiry import NEW_YORK
+from gextui.feeds.simulated import SimulatedFeed
+from gextui.settings import Settings
+from gextui.ui.app import GexApp
+from gextui.ui.widgets import StrikeChart
+
+KEYS = ["g", "v", "o", "plus", "minus", "right_square_bracket", "left_square_bracket", "f"]
+
+
+_VIEWS: dict[int, tuple[object, ...]] = {}
+
+
+def send_key(app: GexApp, key: str) -> None:
+    """Deliver a key exactly as ``Pilot.press`` does (a Key event through the driver), without
+    Pilot's waits for the whole process to go idle (up to 2 × 1 s while threads are busy)."""
+    _VIEWS[id(app)] = app.view_state
+    driver = app._driver
+    assert driver is not None
+    char = {"plus": "+", "minus": "-"}.get(key, key if len(key) == 1 else None)
+    if key == "right_square_bracket":
+        char = "]"
+    elif key == "left_square_bracket":
+        char = "["
+    event = events.Key(key, char)
+    event.set_sender(app)
+    driver.send_message(event)
+
+
+def before_view(app: GexApp, key: str) -> tuple[object, ...]:
+    return _VIEWS.get(id(app), ())
+
+
+def rss_mb() -> float:
+    """Current resident set size (MB), from /proc."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return float("nan")
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    idx = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[idx]
+
+
+async def probe(lateness: list[float], stop: asyncio.Event, period: float = 0.01) -> None:
+    loop = asyncio.get_running_loop()
+    while not stop.is_set():
+        t0 = loop.time()
+        await asyncio.sleep(period)
+        lateness.append(loop.time() - t0 - period)
+
+
+async def run(seconds: float, size: tuple[int, int], key_interval: float) -> dict[str, Any]:
+    start = datetime(2026, 1, 5, 10, 0, tzinfo=NEW_YORK)
+    feed = SimulatedFeed(seed=7, speed=1.0, paced=True, start=start)
+    app = GexApp(feed, ["SPX"], settings=Settings(redraw_hz=5.0))
+    latencies: list[float] = []
+    pilot_latencies: list[float] = []
+    lateness: list[float] = []
+    stop = asyncio.Event()
+    async with app.run_test(size=size) as pilot:
+        chart = app.query_one(StrikeChart)
+        # wait for the chain to open and the first picture
+        t_open = time.perf_counter()
+        while app.snapshot is None or chart.painted != app.view_state:
+            await asyncio.sleep(0.02)
+            if time.perf_counter() - t_open > 60:
+                book = app.book
+                raise RuntimeError(
+                    "the app never showed the chain: "
+                    f"book version {book.version if book else None}, "
+                    f"snapshot {app.snapshot is not None}, painted {chart.painted}, "
+                    f"view {app.view_state}, error {app._error!r}, "
+                    f"compute running {app._compute_running}, chart running {app._chart_running}"
+                )
+        open_seconds = time.perf_counter() - t_open
+        book = app.book
+        assert book is not None
+        probe_task = asyncio.create_task(probe(lateness, stop))
+        cpu_main0, cpu_all0 = time.thread_time(), time.process_time()
+        ev0, snaps0 = book.events_applied, app.snapshots_computed
+        frames0, paints0 = app.frames, app.chart_paints
+        t0 = time.perf_counter()
+        next_key = t0 + key_interval
+        k = 0
+        while time.perf_counter() - t0 < seconds:
+            if time.perf_counter() >= next_key:
+                key = KEYS[k % len(KEYS)]
+                k += 1
+                t_key = time.perf_counter()
+                send_key(app, key)
+                # the key is handled when the view changes; the screen reflects it when the
+                # chart shows that view
+                while app.view_state == before_view(app, key) or chart.painted != app.view_state:
+                    await asyncio.sleep(0.001)
+                    if time.perf_counter() - t_key > 5:
+                        break
+                latencies.append(time.perf_counter() - t_key)
+                if k % 4 == 0:  # now and then also the full Pilot round trip
+                    t_pilot = time.perf_counter()
+                    await pilot.press("v")
+                    while chart.painted != app.view_state:  # noqa: ASYNC110
+                        await asyncio.sleep(0.001)
+                    pilot_latencies.append(time.perf_counter() - t_pilot)
+                next_key = time.perf_counter() + key_interval
+            await asyncio.sleep(0.01)
+        elapsed = time.perf_counter() - t0
+        cpu_main = time.thread_time() - cpu_main0
+        cpu_all = time.process_time() - cpu_all0
+        stop.set()
+        await probe_task
+        events = book.events_applied - ev0
+        paints = app.chart_paints - paints0
+        frames = app.frames - frames0
+        snaps = app.snapshots_computed - snaps0
+        contracts = len(book)
+        rss_now = rss_mb()
+    await feed.aclose()
+    ms = [x * 1000 for x in latencies]
+    late_ms = [x * 1000 for x in lateness]
+    return {
+        "bench": "ui",
+        "terminal": f"{size[0]}x{size[1]}",
+        "contracts": contracts,
+        "seconds": round(elapsed, 2),
+        "open_seconds": round(open_seconds, 2),
+        "events_per_second": round(events / elapsed),
+        "frames_per_second": round(frames / elapsed, 2),
+        "chart_repaints_per_second": round(paints / elapsed, 2),
+        "recomputes_per_second": round(snaps / elapsed, 2),
+        "key_presses": len(ms),
+        "key_latency_ms_p50": round(statistics.median(ms), 1) if ms else None,
+        "key_latency_ms_p95": round(pct(ms, 0.95) or 0.0, 1) if ms else None,
+        "key_latency_ms_max": round(max(ms), 1) if ms else None,
+        "pilot_press_roundtrip_ms_p50": (
+            round(statistics.median(pilot_latencies) * 1000, 1) if pilot_latencies else None
+        ),
+        "loop_block_ms_max": round(max(late_ms), 1) if late_ms else None,
+        "loop_block_ms_p99": round(pct(late_ms, 0.99) or 0.0, 1) if late_ms else None,
+        "loop_thread_cpu_pct": round(cpu_main / elapsed * 100, 1),
+        "process_cpu_pct": round(cpu_all / elapsed * 100, 1),
+        "machine_load_avg_1m": round(os.getloadavg()[0], 2),
+        "cpus": os.cpu_count(),
+        "rss_mb": round(rss_now, 1),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+        "budgets": {
+            "frames_per_second": ">= 4",
+            "key_latency_ms_p95": "<= 100",
+            "loop_block_ms_max": "<= 50",
+            "rss_mb": "<= 300",
+        },
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--size", default="160x48", help="terminal WIDTHxHEIGHT")
+    ap.add_argument("--key-interval", type=float, default=0.4)
+    args = ap.parse_args(argv)
+    w, h = (int(x) for x in args.size.lower().split("x"))
+    result = asyncio.run(run(args.seconds, (w, h), args.key_interval))
+    json.dump(result, sys.stdout, indent=2)
+    print()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

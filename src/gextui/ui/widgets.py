@@ -1,0 +1,372 @@
+"""Widgets of the monitor: status line, ticker tabs, expiry bar, charts, levels panel, replay bar.
+
+Each widget is a ``Static`` fed by the app with Rich ``Text`` made by the pure ``*_text``
+functions below (so they are easy to test and cheap to call).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Final
+
+from rich.console import Console
+from rich.style import Style
+from rich.text import Text
+from textual.strip import Strip
+from textual.widget import Widget
+from textual.widgets import Static
+
+from gextui.core.expiry import NEW_YORK, SELECTIONS
+from gextui.core.exposure import ExposureSnapshot
+from gextui.feeds.base import FeedState, FeedStatus, Source
+from gextui.settings import Colors
+from gextui.ui.chart import money
+
+SELECTION_LABELS: Final = {
+    "0dte": "0DTE",
+    "next": "next",
+    "week": "week",
+    "month": "month",
+    "all": "all",
+    "ex-next": "ex-next",
+}
+STATE_MARKS: Final = {
+    FeedState.CONNECTING: ("◌", "yellow"),
+    FeedState.LIVE: ("●", "green"),
+    FeedState.STALE: ("◍", "yellow"),
+    FeedState.RECONNECTING: ("◌", "yellow"),
+    FeedState.CLOSED: ("○", "red"),
+}
+
+
+def fmt_price(value: float | None, digits: int = 2) -> str:
+    if value is None or not math.isfinite(value):
+        return "—"
+    return f"{value:,.{digits}f}"
+
+
+def fmt_strike(value: float | None) -> str:
+    if value is None or not math.isfinite(value):
+        return "—"
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
+def fmt_size(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"  # pragma: no cover
+
+
+def ny_time(moment: datetime | None, with_date: bool = False) -> str:
+    if moment is None:
+        return "--:--:--"
+    local = moment.astimezone(NEW_YORK)
+    return local.strftime("%a %Y-%m-%d %H:%M:%S" if with_date else "%H:%M:%S")
+
+
+@dataclass(frozen=True, slots=True)
+class StatusInfo:
+    """What the top line shows (gathered by the app)."""
+
+    ticker: str
+    spot: float | None
+    prev_close: float | None
+    source: Source
+    expiry: str
+    n_expirations: int
+    as_of: datetime | None
+    status: FeedStatus | None
+    last_update: datetime | None  # when the last batch arrived (the app's clock)
+    stale_for: float | None  # seconds without a batch, when over the limit
+    paused: bool
+    pending: str  # "opening SPY…" while a ticker opens
+    recording: int | None  # bytes written by a recorder
+    error: str
+
+
+def status_text(info: StatusInfo, colors: Colors | None = None) -> Text:
+    """The top line (see the issue: ticker, spot ▲▼, source, expiry, clock, status…)."""
+    t = Text(no_wrap=False, overflow="ellipsis")
+    t.append(f" {info.ticker} ", style="bold reverse")
+    t.append(" ")
+    t.append(fmt_price(info.spot), style="bold")
+    if info.spot is not None and info.prev_close:
+        change = info.spot - info.prev_close
+        pct = change / info.prev_close * 100.0
+        up, down = (colors.positive, colors.negative) if colors else ("green", "red")
+        arrow, style = ("▲", up) if change > 0 else ("▼", down) if change < 0 else ("=", "")
+        t.append(f" {arrow} {change:+,.2f} ({pct:+.2f}%)", style=style)
+    t.append("  ")
+    if info.source is Source.SIMULATED:
+        t.append(" ⚠ SIMULATED DATA ", style="bold black on yellow")
+    elif info.source is Source.TASTYTRADE_SANDBOX:
+        t.append(f" {info.source.label} ", style="bold black on dark_orange")
+    elif info.source is Source.TASTYTRADE:
+        t.append(f" {info.source.label} ", style="bold")
+    else:
+        t.append(f" {info.source.label} ", style="bold reverse")
+    t.append("  exp ", style="dim")
+    t.append(SELECTION_LABELS.get(info.expiry, info.expiry), style="bold")
+    t.append(f" ({info.n_expirations})", style="dim")
+    t.append("  ")
+    t.append(f"{ny_time(info.as_of, with_date=True)} ET", style="bold")
+    if info.status is not None:
+        mark, colour = STATE_MARKS.get(info.status.state, ("?", ""))
+        t.append("  ")
+        t.append(f"{mark} {info.status.state.value}", style=colour)
+        if info.last_update is not None:
+            t.append(f" ↻ {ny_time(info.last_update)}", style="dim")
+        reason = info.status.reason
+        if info.status.progress is not None:
+            reason = f"{reason} {info.status.progress * 100:.0f} %".strip()
+        if reason:
+            t.append(f"  {reason}", style="dim")
+    if info.stale_for is not None:
+        t.append("  ")
+        t.append(f" STALE {info.stale_for:.0f}s ", style="bold white on red")
+    if info.recording is not None:
+        t.append("  ")
+        t.append(f"● REC {fmt_size(info.recording)}", style="bold red")
+    if info.paused:
+        t.append("  ")
+        t.append(" PAUSED ", style="bold black on cyan")
+    if info.pending:
+        t.append(f"  {info.pending}", style="italic")
+    if info.error:
+        t.append("  ")
+        t.append(info.error, style="bold red")
+    return t
+
+
+def tabs_text(tickers: Sequence[str], current: str, pending: str = "") -> Text:
+    t = Text(no_wrap=True, overflow="ellipsis")
+    for i, name in enumerate(tickers):
+        key = f"{i + 1}" if i < 9 else " "
+        click = Style(meta={"@click": f"app.switch_to({name!r})"})
+        if name == current:
+            t.append(f" {key} {name} ", style=Style(bold=True, reverse=True) + click)
+        elif name == pending:
+            t.append(f" {key} {name}… ", style=Style(italic=True) + click)
+        else:
+            t.append(f" {key} {name} ", style=click)
+        t.append("│", style="dim")
+    t.append("  tab ⇥ · t add · w close", style="dim")
+    return t
+
+
+def expiry_text(selection: str, expirations: Sequence[date], width: int) -> Text:
+    """The selection bar: the named selections, then listed expirations (windowed to fit)."""
+    t = Text(no_wrap=True, overflow="ellipsis")
+    t.append("Exp ", style="dim")
+    current = Style(bold=True, reverse=True)
+    for sel in SELECTIONS:
+        label = SELECTION_LABELS[sel]
+        click = Style(meta={"@click": f"app.set_expiry({sel!r})"})
+        t.append(f" {label} ", style=(current if sel == selection else Style()) + click)
+    t.append("│", style="dim")
+    dates = sorted(expirations)
+    left = max(width - t.cell_len - 4, 0)
+    per = 7
+    fit = max(left // per, 1)
+    start = 0
+    if selection not in SELECTIONS:
+        try:
+            idx = [d.isoformat() for d in dates].index(selection)
+        except ValueError:
+            idx = 0
+        start = max(0, min(idx - fit // 2, len(dates) - fit))
+    if start > 0:
+        t.append("…", style="dim")
+    for d in dates[start : start + fit]:
+        label = d.strftime("%b%d")
+        click = Style(meta={"@click": f"app.set_expiry({d.isoformat()!r})"})
+        chosen = current if d.isoformat() == selection else Style()
+        t.append(f" {label} ", style=chosen + click)
+    if start + fit < len(dates):
+        t.append(f"… +{len(dates) - start - fit}", style="dim")
+    return t
+
+
+def levels_text(
+    snap: ExposureSnapshot | None,
+    events_per_second: float | None,
+    colors: Colors,
+    width: int = 32,
+) -> Text:
+    """The levels & stats panel: one "label … value" line per figure, ``width`` cells wide
+    (plain Text: cheap to render several times a second)."""
+    if snap is None:
+        return Text("waiting for the first data…", style="dim")
+    out = Text(end="")
+    width = max(width, 20)
+
+    def row(label: str, value: str | Text) -> None:
+        val = value if isinstance(value, Text) else Text(value)
+        gap = width - len(label) - val.cell_len
+        if gap < 1:
+            label = label[: max(width - val.cell_len - 2, 1)] + "…"
+            gap = max(width - len(label) - val.cell_len, 1)
+        if out.plain:
+            out.append("\n")
+        out.append(label, style="dim")
+        out.append(" " * gap)
+        out.append_text(val)
+
+    spot = snap.spot
+    row("Spot", Text(fmt_price(spot), style=f"bold {colors.spot}"))
+    if snap.zero_gamma is not None:
+        dist = snap.zero_gamma_distance_pct
+        zg = Text(fmt_price(snap.zero_gamma), style=f"bold {colors.zero_gamma}")
+        if dist is not None:
+            zg.append(f" {dist:+.2f}%", style="dim")
+        row("Zero γ", zg)
+        if len(snap.zero_gamma_crossings) > 1:
+            others = [fmt_strike(round(x)) for x in snap.zero_gamma_crossings]
+            row("  flips", Text(" ".join(others), style="dim"))
+    else:
+        row("Zero γ", Text("none", style="bold"))
+        if snap.zero_gamma_note:
+            out.append("\n")
+            out.append(snap.zero_gamma_note[: width * 3], style="italic dim")
+    row("Call wall", Text(fmt_strike(snap.call_wall), style=f"bold {colors.positive}"))
+    row("Put wall", Text(fmt_strike(snap.put_wall), style=f"bold {colors.negative}"))
+    mp = fmt_strike(snap.max_pain)
+    if snap.max_pain_expiration is not None:
+        mp = f"{mp} ({snap.max_pain_expiration.strftime('%b%d')})"
+    row("Max pain", mp)
+
+    def gex_style(v: float) -> str:
+        return colors.positive if v > 0 else colors.negative if v < 0 else ""
+
+    row("Net GEX/1%", Text(money(snap.net_gex), style=f"bold {gex_style(snap.net_gex)}"))
+    row("  calls", Text(money(snap.call_gex), style=gex_style(snap.call_gex)))
+    row("  puts", Text(money(snap.put_gex), style=gex_style(snap.put_gex)))
+    row("  abs", money(snap.abs_gex, signed=False))
+    row("Vol GEX", Text(money(snap.net_gex_volume), style=gex_style(snap.net_gex_volume)))
+    row("DEX", money(snap.net_dex))
+    row("VEX/vol pt", money(snap.net_vex))
+    row("CEX/day", money(snap.net_cex))
+    pcr = snap.put_call_oi_ratio
+    row("P/C OI", "—" if pcr is None else f"{pcr:.2f}")
+    regime = snap.gamma_regime
+    regime_text = {
+        "positive": Text("positive γ", style=f"bold {colors.positive}"),
+        "negative": Text("negative γ", style=f"bold {colors.negative}"),
+    }.get(regime, Text("n/a", style="dim"))
+    row("Regime", regime_text)
+    cov = snap.coverage
+    pct = cov.fraction * 100.0
+    row("Covered", f"{pct:.0f}% {_compact(cov.with_both)}/{_compact(cov.contracts)}")
+    row("  chain", Text(f"{_compact(cov.chain_total)} contracts", style="dim"))
+    row("Events/s", "—" if events_per_second is None else f"{events_per_second:,.0f}")
+    return out
+
+
+def _compact(n: int) -> str:
+    return f"{n / 1000:.1f}k" if n >= 10_000 else f"{n:,}"
+
+
+def replay_text(
+    position: datetime | None,
+    start: datetime | None,
+    end: datetime | None,
+    speed: float,
+    paused: bool,
+    width: int,
+) -> Text:
+    """``▶ 2.0×  10:30:00 ━━━━●──── 16:00:00  10:45:12``."""
+    t = Text(no_wrap=True)
+    t.append("⏸ paused" if paused else "▶ playing", style="bold")
+    t.append(f"  {speed:g}×  ", style="bold")
+    if position is None or start is None or end is None or end <= start:
+        t.append("replay", style="dim")
+        return t
+    t.append(ny_time(start), style="dim")
+    t.append(" ")
+    bar_w = max(width - t.cell_len - 22, 5)
+    frac = (position - start) / (end - start)
+    frac = min(max(frac, 0.0), 1.0)
+    done = round(frac * (bar_w - 1))
+    t.append("━" * done, style="cyan")
+    t.append("●", style="bold cyan")
+    t.append("─" * (bar_w - 1 - done), style="dim")
+    t.append(" ")
+    t.append(ny_time(end), style="dim")
+    t.append(f"  {ny_time(position)}", style="bold")
+    return t
+
+
+class StatusLine(Static):
+    """Top line: ticker, spot, source, expiry, clock, connection."""
+
+
+class TickerTabs(Static):
+    """The ticker tabs (1–9, tab / shift+tab)."""
+
+
+class ExpiryBar(Static):
+    """The expiry selection bar ([ / ])."""
+
+
+def text_to_strips(text: Text, width: int) -> list[Strip]:
+    """Render ``text`` into Textual strips ``width`` cells wide (thread-safe: its own
+    Console), so a chart costs the event loop nothing but a copy."""
+    console = Console(
+        width=max(width, 1),
+        file=io.StringIO(),
+        color_system="truecolor",
+        force_terminal=True,
+        legacy_windows=False,
+    )
+    options = console.options.update(width=max(width, 1), no_wrap=True, overflow="crop")
+    lines = console.render_lines(text, options, pad=True, new_lines=False)
+    return [Strip(line, max(width, 1)) for line in lines]
+
+
+class StripChart(Widget):
+    """A chart drawn from pre-rendered strips (Textual's line API): the text is rendered to
+    strips off the event loop, and painting only crops them."""
+
+    painted: tuple[object, ...] = ()
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.text = Text()
+        self._strips: list[Strip] = []
+
+    def show(self, text: Text, strips: list[Strip] | None = None) -> None:
+        """Show ``text`` (pre-rendered ``strips`` when given, else rendered now)."""
+        self.text = text
+        self._strips = (
+            strips if strips is not None else text_to_strips(text, self.content_size.width)
+        )
+        self.refresh()
+
+    def render_line(self, y: int) -> Strip:
+        width = self.content_size.width
+        if 0 <= y < len(self._strips):
+            return self._strips[y].crop_extend(0, width, None)
+        return Strip.blank(width)
+
+
+class StrikeChart(StripChart):
+    """GEX (or DEX/VEX/CEX) by strike as horizontal bars."""
+
+
+class ProfileChart(StripChart):
+    """Net GEX against hypothetical spot."""
+
+
+class LevelsPanel(Static):
+    """Levels and totals."""
+
+
+class ReplayBar(Static):
+    """Replay position bar (replay feeds only)."""
