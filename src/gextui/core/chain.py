@@ -75,7 +75,8 @@ def make_instruments(frame: pl.DataFrame, default_multiplier: float = 100.0) -> 
 
     Needs symbol, root, expiration, type, strike; adds ``settlement`` (from root and
     expiration, see :mod:`gextui.core.expiry`) and ``multiplier`` when absent. Sorted by
-    expiration, strike, type, root.
+    strike, expiration, type, root (strike order lets exposure sum per strike without a
+    permutation).
     """
     missing = {"symbol", "root", "expiration", "type", "strike"} - set(frame.columns)
     if missing:
@@ -86,7 +87,7 @@ def make_instruments(frame: pl.DataFrame, default_multiplier: float = 100.0) -> 
     if "multiplier" not in out.columns:
         out = out.with_columns(pl.lit(default_multiplier).alias("multiplier"))
     out = out.select([pl.col(name).cast(dtype) for name, dtype in INSTRUMENT_SCHEMA.items()]).sort(
-        "expiration", "strike", "type", "root"
+        "strike", "expiration", "type", "root"
     )
     if out["symbol"].n_unique() != out.height:
         raise ChainError("instrument list has duplicate symbols")

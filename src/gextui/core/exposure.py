@@ -248,31 +248,39 @@ def compute_exposure(
     if not have_spot:
         unit = {k: np.zeros_like(strike) for k in unit}
 
-    # aggregate on the chain's whole strike grid, then keep strikes the selection has
-    inv = a.strike_index[idx]
-    n_k = a.strikes.size
-    cols: dict[str, Array] = {}
+    # Per-strike sums of every column at once: one (contracts × columns) weight matrix,
+    # rows ordered by strike (the book's static order), summed per strike with reduceat.
     call_w = is_call.astype(np.float64)
     put_w = 1.0 - call_w
+    names: list[str] = []
+    parts: list[Array] = []
     for metric in METRICS:
         for weight, suffix in ((oi, ""), (vol, "_vol")):
             per = unit[metric] * weight
-            c = _sum_by(inv, per * call_w, n_k)
-            p = _sum_by(inv, per * put_w, n_k)
-            cols[f"call_{metric}{suffix}"] = c
-            cols[f"put_{metric}{suffix}"] = p
-            cols[f"net_{metric}{suffix}"] = c + p
-    cols["call_oi"] = _sum_by(inv, oi * call_w, n_k)
-    cols["put_oi"] = _sum_by(inv, oi * put_w, n_k)
-    cols["call_volume"] = _sum_by(inv, vol * call_w, n_k)
-    cols["put_volume"] = _sum_by(inv, vol * put_w, n_k)
-    present = np.bincount(inv, minlength=n_k) > 0
-    strikes_u = a.strikes[present]
+            names += [f"call_{metric}{suffix}", f"put_{metric}{suffix}"]
+            parts += [per * call_w, per * put_w]
+    names += ["call_oi", "put_oi", "call_volume", "put_volume"]
+    parts += [oi * call_w, oi * put_w, vol * call_w, vol * put_w]
+    # the book keeps instruments in strike order, so ``idx`` (increasing) is strike-sorted
+    inv = a.strike_index[idx]
+    if idx.size:
+        starts = np.flatnonzero(np.concatenate(([True], inv[1:] != inv[:-1])))
+        sums = [np.add.reduceat(part, starts) for part in parts]
+        strikes_u = a.strikes[inv[starts]]
+    else:
+        sums = [np.empty(0) for _ in parts]
+        strikes_u = np.empty(0)
+    cols: dict[str, Array] = {name: sums[j] for j, name in enumerate(names)}
+    for metric in METRICS:
+        for suffix in ("", "_vol"):
+            cols[f"net_{metric}{suffix}"] = (
+                cols[f"call_{metric}{suffix}"] + cols[f"put_{metric}{suffix}"]
+            )
     names = ["strike", *cols]
-    table = np.empty((int(present.sum()), len(names)))
+    table = np.empty((strikes_u.size, len(names)))
     table[:, 0] = strikes_u
     for j, col in enumerate(cols.values(), start=1):
-        table[:, j] = col[present]
+        table[:, j] = col
     strikes_df = pl.from_numpy(table, schema=names, orient="row")
     cols = {name: table[:, j] for j, name in enumerate(names)}
 
@@ -349,11 +357,6 @@ def compute_exposure(
         strikes=strikes_df,
         profile=profile,
     )
-
-
-def _sum_by(inv: npt.NDArray[np.int64], weights: Array, n: int) -> Array:
-    """Σ weights grouped by ``inv`` (0..n-1)."""
-    return np.bincount(inv, weights=weights, minlength=n).astype(np.float64, copy=False)
 
 
 def _vanna_charm(
@@ -433,20 +436,22 @@ class _Profile:
     ):
         vol_t = iv * np.sqrt(t)
         a = np.log(strike) - (r - q + 0.5 * iv * iv) * t
-        b = 1.0 / vol_t
-        # d is monotonic in x: a contract whose |d| > TAIL_D at both ends of the span, on the
-        # same side, adds < φ(9) ≈ 1e-18 of its weight anywhere in it — exactly nothing at
-        # double precision next to the near-the-money terms. Drop it.
-        d_lo = (math.log(span[0]) - a) * b
-        d_hi = (math.log(span[1]) - a) * b
-        keep = ~(((d_lo > TAIL_D) & (d_hi > TAIL_D)) | ((d_lo < -TAIL_D) & (d_hi < -TAIL_D)))
-        strike, iv, t, weight, vol_t = strike[keep], iv[keep], t[keep], weight[keep], vol_t[keep]
-        self.a = a[keep]
-        self.b = b[keep]
-        # weight = sign · OI · m; 0.01 for "per 1 % move"
-        self.c = weight * 0.01 * np.exp(-q * t) * INV_SQRT_2PI / vol_t
+        # d = (ln x − a)/(σ√T) is increasing in x: a contract with d > TAIL_D at the low end
+        # of the span, or d < −TAIL_D at the high end, adds < φ(9) ≈ 1e-18 of its weight
+        # anywhere in the span — nothing at double precision next to the near-the-money
+        # terms. Drop it.
+        tail = TAIL_D * vol_t
+        keep = (a >= math.log(span[0]) - tail) & (a <= math.log(span[1]) + tail)
         self.total = int(keep.size)
-        self.size = int(strike.size)
+        if not keep.all():
+            a, t, weight, vol_t = a[keep], t[keep], weight[keep], vol_t[keep]
+        self.a = a
+        self.b = 1.0 / vol_t
+        # weight = sign · OI · m; 0.01 for "per 1 % move"; e^(−qT) only when q ≠ 0
+        self.c = weight * (0.01 * INV_SQRT_2PI) * self.b
+        if q != 0.0:
+            self.c *= np.exp(-q * t)
+        self.size = int(a.size)
 
     def evaluate(self, xs: Array, chunk: int = 8) -> Array:
         """P at every x of the coarse grid, in float32 (twice as fast; the grid only has to
