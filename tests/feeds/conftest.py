@@ -61,7 +61,8 @@ async def tt_feed_factory(
 
     def make(credentials: Credentials | None = None, **kw: Any) -> TastytradeFeed:
         opts: dict[str, Any] = {
-            "silence_timeout": 1.0,
+            # generous: a loaded CI machine can stall the loop; silence tests set their own
+            "silence_timeout": 5.0,
             "subscribe_pause": 0.01,
             "batch_interval": 0.02,
             "backoff_initial": 0.02,
