@@ -228,10 +228,10 @@ def compute_exposure(
     t_sel = t_years[idx]
     iv = st["iv"][idx]
     # fancy indexing copies, so zeroing NaN in place is safe
-    oi = np.nan_to_num(oi_a[idx], copy=False, nan=0.0)
-    vol = np.nan_to_num(st["day_volume"][idx], copy=False, nan=0.0)
-    gam = np.nan_to_num(gamma_a[idx], copy=False, nan=0.0)
-    dlt = np.nan_to_num(st["delta"][idx], copy=False, nan=0.0)
+    oi = _zero_nan(oi_a[idx])
+    vol = _zero_nan(st["day_volume"][idx])
+    gam = _zero_nan(gamma_a[idx])
+    dlt = _zero_nan(st["delta"][idx])
     s = spot if have_spot else float("nan")
 
     # per-contract unit exposures (per one contract of OI or volume)
@@ -250,32 +250,36 @@ def compute_exposure(
 
     # Per-strike sums of every column at once: one (contracts × columns) weight matrix,
     # rows ordered by strike (the book's static order), summed per strike with reduceat.
+    # Per-strike sums. The book keeps instruments in strike order, so ``idx`` (increasing)
+    # is strike-sorted and each strike is one run: np.add.reduceat sums the runs. Puts are
+    # the total minus the calls (one masked product per column instead of two).
     call_w = is_call.astype(np.float64)
-    put_w = 1.0 - call_w
-    names: list[str] = []
-    parts: list[Array] = []
-    for metric in METRICS:
-        for weight, suffix in ((oi, ""), (vol, "_vol")):
-            per = unit[metric] * weight
-            names += [f"call_{metric}{suffix}", f"put_{metric}{suffix}"]
-            parts += [per * call_w, per * put_w]
-    names += ["call_oi", "put_oi", "call_volume", "put_volume"]
-    parts += [oi * call_w, oi * put_w, vol * call_w, vol * put_w]
-    # the book keeps instruments in strike order, so ``idx`` (increasing) is strike-sorted
     inv = a.strike_index[idx]
-    if idx.size:
-        starts = np.flatnonzero(np.concatenate(([True], inv[1:] != inv[:-1])))
-        sums = [np.add.reduceat(part, starts) for part in parts]
-        strikes_u = a.strikes[inv[starts]]
-    else:
-        sums = [np.empty(0) for _ in parts]
-        strikes_u = np.empty(0)
-    cols: dict[str, Array] = {name: sums[j] for j, name in enumerate(names)}
-    for metric in METRICS:
-        for suffix in ("", "_vol"):
-            cols[f"net_{metric}{suffix}"] = (
-                cols[f"call_{metric}{suffix}"] + cols[f"put_{metric}{suffix}"]
-            )
+    starts = (
+        np.flatnonzero(np.concatenate(([True], inv[1:] != inv[:-1])))
+        if idx.size
+        else np.empty(0, dtype=np.int64)
+    )
+    strikes_u = a.strikes[inv[starts]] if idx.size else np.empty(0)
+
+    def runs(values: Array) -> Array:
+        return np.add.reduceat(values, starts) if idx.size else np.empty(0)
+
+    cols: dict[str, Array] = {}
+    columns = [
+        (f"{metric}{suffix}", unit[metric] * weight)
+        for metric in METRICS
+        for weight, suffix in ((oi, ""), (vol, "_vol"))
+    ]
+    for name, per in columns:
+        total, calls = runs(per), runs(per * call_w)
+        cols[f"call_{name}"] = calls
+        cols[f"put_{name}"] = total - calls
+        cols[f"net_{name}"] = total
+    for name, per in (("oi", oi), ("volume", vol)):
+        total, calls = runs(per), runs(per * call_w)
+        cols[f"call_{name}"] = calls
+        cols[f"put_{name}"] = total - calls
     names = ["strike", *cols]
     table = np.empty((strikes_u.size, len(names)))
     table[:, 0] = strikes_u
@@ -357,6 +361,12 @@ def compute_exposure(
         strikes=strikes_df,
         profile=profile,
     )
+
+
+def _zero_nan(values: Array) -> Array:
+    """NaN → 0 in place (for fancy-indexed copies): missing data adds nothing to sums."""
+    values[np.isnan(values)] = 0.0
+    return values
 
 
 def _vanna_charm(
