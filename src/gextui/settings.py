@@ -33,6 +33,22 @@ A missing file means all defaults. Every key is optional::
     "view.profile" = "f,F"
     "app.quit" = "q,ctrl+c"
 
+    [alerts]
+    # rules (each true / false): spot crosses zero gamma; spot near the call / put wall;
+    # net GEX changes sign; the call or put wall moves to another strike
+    zero_gamma_cross = true
+    near_call_wall = true
+    near_put_wall = true
+    net_gex_sign = true
+    wall_moved = true
+    wall_distance_pct = 0.25     # "near a wall": within this % of spot
+    rearm_pct = 0.10             # hysteresis: how far (% of spot) a level must be left to re-arm
+    net_gex_rearm_pct = 2.0      # net GEX sign hysteresis, % of gross GEX
+    wall_confirm_samples = 1     # samples a new wall strike must hold before a move counts
+    bell = true                  # ring the terminal bell with each alert
+    command = "notify-send gextui"  # run for each alert, the alert as JSON on stdin
+                                    # (--alert-cmd overrides it)
+
 :meth:`Settings.load` raises :class:`SettingsError` (a one-line message naming the file and
 the key) for unreadable TOML, unknown keys or bad values. :meth:`Settings.merge` applies the
 command line's overrides (``None`` means "not given").
@@ -49,6 +65,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Final
 
+from gextui.core.alerts import AlertRules, AlertRulesError
 from gextui.core.expiry import ExpirySelectionError, parse_selection
 
 METRICS: Final[tuple[str, ...]] = ("gex", "dex", "vex", "cex")
@@ -119,6 +136,7 @@ class Settings:
     basis: str = "oi"
     colors: Colors = field(default_factory=Colors)
     keys: Mapping[str, str] = field(default_factory=dict)
+    alerts: AlertRules = field(default_factory=AlertRules)
     path: Path | None = None  # where they were read from (None: defaults only)
 
     def __post_init__(self) -> None:
@@ -180,7 +198,8 @@ class Settings:
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], *, path: Path | None = None) -> Settings:
         """Settings from a parsed TOML document."""
-        known = {f.name for f in fields(cls)} - {"path", "colors", "keys"}
+        tables = {"colors", "keys", "alerts"}
+        known = {f.name for f in fields(cls)} - {"path"} - tables
         kw: dict[str, Any] = {}
         for key, value in data.items():
             if key == "colors":
@@ -189,11 +208,18 @@ class Settings:
                 if not isinstance(value, Mapping):
                     raise SettingsError("keys: expected a table of binding id = 'keys'")
                 kw["keys"] = dict(value)
+            elif key == "alerts":
+                if not isinstance(value, Mapping):
+                    raise SettingsError("alerts: expected a table of alert rules")
+                try:
+                    kw["alerts"] = AlertRules.from_mapping(value)
+                except AlertRulesError as exc:
+                    raise SettingsError(str(exc)) from None
             elif key in known:
                 kw[key] = value
             else:
                 raise SettingsError(
-                    f"unknown key {key!r} (known: {', '.join(sorted(known | {'colors', 'keys'}))})"
+                    f"unknown key {key!r} (known: {', '.join(sorted(known | tables))})"
                 )
         if "tickers" in kw:
             tickers = kw["tickers"]

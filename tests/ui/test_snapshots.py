@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
+from gextui.core.alerts import AlertRules
 from gextui.settings import Settings
 from gextui.ui.app import GexApp
 
@@ -20,8 +21,15 @@ from .helpers import frozen_clock, settle
 SIZES = [(120, 40), (80, 24)]
 
 
+# the layouts, without alert notifications on top (the fake SPX spot starts near its put
+# wall); the alerts have their own Pilot tests in test_history_alerts.py
+QUIET = AlertRules().with_enabled("near_call_wall", False).with_enabled("near_put_wall", False)
+
+
 def new_app() -> GexApp:
-    return GexApp(FakeFeed(), ["SPX", "SPY", "QQQ"], settings=Settings(), clock=frozen_clock)
+    return GexApp(
+        FakeFeed(), ["SPX", "SPY", "QQQ"], settings=Settings(alerts=QUIET), clock=frozen_clock
+    )
 
 
 def before(*keys: str) -> Callable[[Pilot[None]], Any]:

@@ -35,6 +35,8 @@ from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.strip import Strip
 
+from gextui.alert_cmd import spawn_alert_command
+from gextui.core.alerts import RULE_KINDS, Alert, AlertKind, LevelMonitor
 from gextui.core.chain import ChainBook
 from gextui.core.events import EventBatch
 from gextui.core.expiry import (
@@ -47,6 +49,7 @@ from gextui.core.expiry import (
 from gextui.core.exposure import EPOCH, ExposureSnapshot, compute_exposure, live_expirations
 from gextui.feeds.base import Feed, FeedError, FeedSession, Source
 from gextui.settings import METRICS, Colors, Settings
+from gextui.ui.alerts_panel import AlertsPanel
 from gextui.ui.chart import (
     BarData,
     bar_data,
@@ -58,6 +61,7 @@ from gextui.ui.chart import (
     render_profile,
 )
 from gextui.ui.commands import GexCommands
+from gextui.ui.history_panel import HistoryPanel
 from gextui.ui.screens import ExpiryPicker, HelpScreen, TickerPrompt
 from gextui.ui.widgets import (
     SELECTION_LABELS,
@@ -78,6 +82,11 @@ from gextui.ui.widgets import (
 )
 
 RATE_WINDOW: Final = 5.0  # seconds of batches behind the events/s figure
+# the history and the alerts wait until a chain has filled in: while the coverage (contracts
+# with greeks and open interest) still climbs by more than this from one snapshot to the next
+# — a feed's first seconds — the walls and zero gamma jump around for no market reason
+WARMUP_STEP: Final = 0.01
+FULL_COVERAGE: Final = 0.99
 SPEEDS: Final = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 
 
@@ -167,6 +176,8 @@ class GexApp(App[None]):
         Binding("comma", "narrow('alt')", "Narrower strikes", id="range.narrow_alt", show=False),
         Binding("c", "recenter", "Centre", id="view.center"),
         Binding("f", "toggle_profile", "Profile", id="view.profile"),
+        Binding("h", "toggle_history", "History", id="view.history"),
+        Binding("a", "toggle_alerts", "Alerts log", id="view.alerts"),
         Binding("p", "pause", "Pause", id="app.pause"),
     ]
 
@@ -178,6 +189,8 @@ class GexApp(App[None]):
     strikes: reactive[int] = reactive(40, init=False)
     strike_pct: reactive[float] = reactive(0.0, init=False)
     show_profile: reactive[bool] = reactive(False, init=False)
+    show_history: reactive[bool] = reactive(False, init=False)
+    show_alerts: reactive[bool] = reactive(False, init=False)
     paused: reactive[bool] = reactive(False, init=False)
 
     def __init__(
@@ -188,10 +201,19 @@ class GexApp(App[None]):
         settings: Settings | None = None,
         expiry: str | None = None,
         clock: Callable[[], float] = time.time,
+        notice: str | None = None,
+        alert_cmd: str | None = None,
     ) -> None:
-        """``clock`` gives epoch seconds (tests freeze it for deterministic screens)."""
+        """``clock`` gives epoch seconds (tests freeze it for deterministic screens);
+        ``notice`` is shown as a notification at start (e.g. "no credentials: simulated
+        market"); ``alert_cmd`` runs for every alert (overrides ``[alerts] command``)."""
         super().__init__()
         self.settings = settings or Settings()
+        self.notice = notice
+        self.alert_cmd = alert_cmd or self.settings.alerts.command
+        # intraday history of the levels (by event time) and the alert rules
+        self.monitor = LevelMonitor(self.settings.alerts)
+        self._coverage: dict[str, float] = {}  # last coverage seen per ticker (warm-up)
         names = [t.strip().upper() for t in tickers if t.strip()] or list(self.settings.tickers)
         self.feed = feed
         self.tickers: list[str] = list(dict.fromkeys(names))
@@ -248,7 +270,9 @@ class GexApp(App[None]):
             with Vertical(id="charts"):
                 yield StrikeChart(id="strike-chart")
                 yield ProfileChart(id="profile-chart")
+                yield HistoryPanel(id="history-panel")
             yield LevelsPanel(id="levels")
+        yield AlertsPanel(id="alerts-log")
         yield ReplayBar(id="replay")
         from textual.widgets import Footer
 
@@ -259,6 +283,10 @@ class GexApp(App[None]):
             self.set_keymap(self._keymap)
         self.query_one(ReplayBar).display = self.is_replay
         self.query_one(ProfileChart).display = False
+        self.query_one(HistoryPanel).display = False
+        self.query_one(AlertsPanel).display = False
+        if self.notice:
+            self.notify(self.notice, title="gextui", severity="warning", timeout=12)
         self.set_interval(1.0 / self.settings.redraw_hz, self._tick)
         self._open(self.ticker, previous="", added=False)
         self._redraw()
@@ -364,9 +392,9 @@ class GexApp(App[None]):
     def _book_for(self, name: str, session: FeedSession) -> ChainBook:
         cached = self._books.get(name)
         ins = session.chain.instruments
-        if cached is not None and cached.instruments["symbol"].equals(
-            ins.sort("expiration", "strike", "type", "root")["symbol"]
-        ):
+        if cached is not None and cached.instruments["symbol"].sort().equals(
+            ins["symbol"].sort()
+        ):  # same contracts (order-independent): keep the cached book
             return cached
         book = session.chain.new_book()
         self._books[name] = book
@@ -387,6 +415,7 @@ class GexApp(App[None]):
                     if meta.get("reset") == "1":
                         book = session.chain.new_book()
                         self._books[name] = book
+                        self._reset_levels(name)  # a seek: the history restarts from here
                         self._reset_pending = meta.get("reset_batches", "1") != "1"
                     elif "reset_part" in meta:
                         part, _, total = meta["reset_part"].partition("/")
@@ -543,6 +572,7 @@ class GexApp(App[None]):
             self._snap_key = (view_key, data_key)
             self._live_exps = live
             self.snapshots_computed += 1
+            self._observe(snap)
             self._paint()
         if self._compute_wanted:
             self._compute_wanted = False
@@ -650,8 +680,21 @@ class GexApp(App[None]):
         if self._changed("levels", levels_key):
             panel.update(levels_text(snap, eps, self.settings.colors, pwidth or 32), layout=False)
             panel.border_title = "Levels"
+        if self.show_history:
+            self._paint_history()
+        if self.show_alerts:
+            self._paint_alerts()
         if self.is_replay:
             self._paint_replay(width)
+
+    def _paint_history(self) -> None:
+        panel = self.query_one(HistoryPanel)
+        panel.border_title = f"{self.ticker} history · levels and net GEX · New York time"
+        panel.show_history(self.monitor.history(self.ticker), self.settings.colors)
+
+    def _paint_alerts(self) -> None:
+        panel = self.query_one(AlertsPanel)
+        panel.show_alerts(self.monitor.log, self.settings.colors, self.monitor.rules)
 
     def _paint_replay(self, width: int) -> None:
         session: Any = self._session
@@ -804,6 +847,7 @@ class GexApp(App[None]):
         self._redraw()
 
     def watch_expiry(self) -> None:
+        self._reset_levels(self.ticker)  # other expirations: the levels jump
         self._hint()
         self._redraw()
 
@@ -811,6 +855,72 @@ class GexApp(App[None]):
         self.query_one(ProfileChart).display = shown
         self._redraw()
         self.call_after_refresh(self._redraw)
+
+    def watch_show_history(self, shown: bool) -> None:
+        self.query_one(HistoryPanel).display = shown
+        # on short screens the history takes the place of the strike chart (see the .tcss)
+        self.query_one("#charts").set_class(shown, "-history")
+        self._redraw()
+        self.call_after_refresh(self._redraw)
+
+    def watch_show_alerts(self, shown: bool) -> None:
+        self.query_one(AlertsPanel).display = shown
+        self._redraw()
+        self.call_after_refresh(self._redraw)
+
+    # ------------------------------------------------------------------ alerts
+    def _reset_levels(self, ticker: str) -> None:
+        """Restart the history and the alert state of ``ticker`` (seek, other expiries)."""
+        self.monitor.reset(ticker)
+        self._coverage.pop(ticker.upper(), None)
+
+    def _observe(self, snap: ExposureSnapshot) -> None:
+        """Sample ``snap`` into the history of its ticker and deliver the alerts it raises
+        (once the chain has filled in, see ``WARMUP_STEP``)."""
+        tk = snap.ticker.upper()
+        fraction = snap.coverage.fraction
+        previous = self._coverage.get(tk)
+        self._coverage[tk] = fraction
+        filling = previous is None or fraction > previous + WARMUP_STEP
+        if filling and fraction < FULL_COVERAGE:
+            return
+        try:
+            alerts = self.monitor.observe(snap)
+        except Exception as exc:  # never let the monitor break the display
+            self.log.error(f"level monitor failed: {exc!r}")
+            return
+        for alert in alerts:
+            self._deliver(alert)
+
+    def _deliver(self, alert: Alert) -> None:
+        """Notification, terminal bell (``[alerts] bell``) and the alert command."""
+        self.notify(
+            alert.message, title=f"Alert: {alert.kind.label}", severity="warning", timeout=10
+        )
+        if self.monitor.rules.bell:
+            self.bell()
+        if self.alert_cmd:
+            spawn_alert_command(self.alert_cmd, alert, on_error=self._alert_command_failed)
+
+    def _alert_command_failed(self, message: str) -> None:
+        self.notify(message, title="alert command", severity="error", timeout=10)
+
+    def toggle_alert_rule(self, kind: AlertKind | str) -> None:
+        """Switch one alert rule on or off (command palette)."""
+        k = AlertKind(kind)
+        self.monitor.rules = self.monitor.rules.with_enabled(k)
+        state = "on" if self.monitor.rules.is_enabled(k) else "off"
+        self.notify(f"{k.label}: {state}", title="Alert rule")
+        self._redraw()
+
+    def toggle_alert_bell(self) -> None:
+        rules = self.monitor.rules
+        self.monitor.rules = replace(rules, bell=not rules.bell)
+        self.notify(f"terminal bell {'on' if not rules.bell else 'off'}", title="Alerts")
+
+    def clear_alerts(self) -> None:
+        self.monitor.clear_log()
+        self._redraw()
 
     def _watch_view(self) -> None:
         self._redraw()
@@ -864,6 +974,7 @@ class GexApp(App[None]):
         i = self.tickers.index(name)
         self.tickers.remove(name)
         self._books.pop(name, None)
+        self._reset_levels(name)
         self.switch_ticker(self.tickers[min(i, len(self.tickers) - 1)])
 
     def action_expiry_step(self, step: int) -> None:
@@ -945,6 +1056,12 @@ class GexApp(App[None]):
     def action_toggle_profile(self) -> None:
         self.show_profile = not self.show_profile
 
+    def action_toggle_history(self) -> None:
+        self.show_history = not self.show_history
+
+    def action_toggle_alerts(self) -> None:
+        self.show_alerts = not self.show_alerts
+
     def action_pause(self) -> None:
         self.paused = not self.paused
 
@@ -1012,11 +1129,18 @@ class GexApp(App[None]):
                     lines.append("| `1` … `9` | ticker.1 … ticker.9 | Jump to ticker tab 1–9 |")
                 continue
             lines.append(f"| `{self._key_for(b)}` | {b.id} | {b.description} |")
-        lines.append("| `ctrl+p` | command palette | every action, ticker and expiry |")
+        lines.append("| `ctrl+p` | command palette | every action, ticker, expiry and alert rule |")
         lines.append("")
         lines.append(
             "`1`–`9` jump to a ticker tab. In replay mode `+` / `-` change the speed; "
             "`.` / `,` always widen / narrow the strike range."
+        )
+        lines.append("")
+        lines.append(
+            "Alerts (spot crosses zero gamma, spot near a wall, net GEX changes sign, a wall "
+            "moves) are notifications, ring the bell and are listed in the alerts log (`a`); "
+            "switch rules on and off from the command palette, set them in `[alerts]` of the "
+            "settings file. The history (`h`) samples the levels every 5 s of market time."
         )
         return "\n".join(lines)
 
@@ -1040,6 +1164,16 @@ class GexApp(App[None]):
         for e in self._live_exps:
             iso = e.isoformat()
             out.append((f"Expiry: {iso}", "one expiration", partial(self._set_expiry, iso)))
+        rules = self.monitor.rules
+        for kind in RULE_KINDS:
+            state = "on" if rules.is_enabled(kind) else "off"
+            toggle = partial(self.toggle_alert_rule, kind)
+            out.append((f"Alert rule: {kind.label} ({state})", "switch this alert on/off", toggle))
+        bell = "on" if rules.bell else "off"
+        out.append(
+            (f"Alert bell ({bell})", "ring the terminal bell with alerts", self.toggle_alert_bell)
+        )
+        out.append(("Alerts: clear the log", "empty the alerts log", self.clear_alerts))
         return out
 
     def _run(self, action: str) -> None:
@@ -1058,9 +1192,13 @@ def run(
     *,
     settings: Settings | None = None,
     expiry: str | None = None,
+    notice: str | None = None,
+    alert_cmd: str | None = None,
 ) -> None:
     """Convenience wrapper: build and run the app."""
-    GexApp(feed, tickers, settings=settings, expiry=expiry).run()
+    GexApp(
+        feed, tickers, settings=settings, expiry=expiry, notice=notice, alert_cmd=alert_cmd
+    ).run()
 
 
 __all__ = ["GexApp", "run"]
