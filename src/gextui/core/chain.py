@@ -126,6 +126,9 @@ class ChainArrays:
     expiration_days: npt.NDArray[np.int32]  # days since 1970-01-01
     strikes: npt.NDArray[np.float64]  # sorted unique strikes of the whole chain
     strike_index: npt.NDArray[np.int64]  # position of each contract's strike in ``strikes``
+    expiry_days: npt.NDArray[np.int32]  # sorted unique expirations (days since 1970-01-01)
+    expiry_last_settlement_us: npt.NDArray[np.int64]  # latest settlement of each expiration
+    expiry_index: npt.NDArray[np.int64]  # position of each contract's expiration
     state: Mapping[str, npt.NDArray[np.float64]]
 
 
@@ -164,6 +167,10 @@ class ChainBook:
             arr.flags.writeable = False
         strikes_u, strike_idx = np.unique(self._static[0], return_inverse=True)
         self._strike_grid = (strikes_u, strike_idx.astype(np.int64))
+        exp_u, exp_idx = np.unique(self._static[4], return_inverse=True)
+        last_settle = np.full(exp_u.size, np.iinfo(np.int64).min, dtype=np.int64)
+        np.maximum.at(last_settle, exp_idx, self._static[3])
+        self._expiry_grid = (exp_u.astype(np.int32), last_settle, exp_idx.astype(np.int64))
         self.as_of: datetime | None = None
         self.version = 0
         self.events_applied = 0
@@ -190,7 +197,16 @@ class ChainBook:
     def arrays(self) -> ChainArrays:
         """Zero-copy numpy views for vectorised analytics (see :class:`ChainArrays`)."""
         strike, is_call, mult, settle, exp_days = self._static
-        return ChainArrays(strike, is_call, mult, settle, exp_days, *self._strike_grid, self._state)
+        return ChainArrays(
+            strike,
+            is_call,
+            mult,
+            settle,
+            exp_days,
+            *self._strike_grid,
+            *self._expiry_grid,
+            self._state,
+        )
 
     def set_as_of(self, moment: datetime) -> None:
         self.as_of = moment.astimezone(UTC)

@@ -178,7 +178,7 @@ def live_expirations(book: ChainBook, as_of: datetime) -> list[date]:
     """Expirations with at least one contract not yet settled at ``as_of``."""
     a = book.arrays()
     now_us = as_of.timestamp() * 1e6
-    days = np.unique(a.expiration_days[a.settlement_us > now_us])
+    days = a.expiry_days[a.expiry_last_settlement_us > now_us]
     return [EPOCH + timedelta(days=int(d)) for d in days]
 
 
@@ -207,7 +207,8 @@ def compute_exposure(
     t_years = years_to_settlement(a.settlement_us, moment)
     live = ~np.isnan(t_years)
     exps = tuple(select_expirations(live_expirations(book, moment), expiry, moment))
-    sel = live & np.isin(a.expiration_days, _days(exps))
+    chosen = np.isin(a.expiry_days, _days(exps))  # per expiration, then per contract
+    sel = live & chosen[a.expiry_index]
 
     gamma_a, oi_a = st["gamma"], st["open_interest"]
     has_g = ~np.isnan(gamma_a)
@@ -239,8 +240,13 @@ def compute_exposure(
         "gex": sign * gam * mult * s * s * 0.01,
         "dex": dlt * mult * s,
     }
+    # d1 = (ln S − a)/(σ√T) with a = ln K − (r − q + σ²/2)T: shared by vanna/charm and the
+    # zero-gamma profile (which evaluates the same Gaussian at hypothetical spots)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        vol_t = iv * np.sqrt(t_sel)
+        a_ln = np.log(strike) - (r - q + 0.5 * iv * iv) * t_sel
     if have_spot:
-        van, chm = _vanna_charm(s, strike, iv, t_sel, is_call, r, q)
+        van, chm = _vanna_charm(s, strike, iv, t_sel, is_call, r, q, a_ln, vol_t)
     else:
         van = chm = np.zeros_like(strike)
     unit["vex"] = sign * van * mult * s * 0.01
@@ -281,12 +287,16 @@ def compute_exposure(
         cols[f"call_{name}"] = calls
         cols[f"put_{name}"] = total - calls
     names = ["strike", *cols]
-    table = np.empty((strikes_u.size, len(names)))
-    table[:, 0] = strikes_u
+    table = np.empty((len(names), strikes_u.size))
+    table[0] = strikes_u
     for j, col in enumerate(cols.values(), start=1):
-        table[:, j] = col
-    strikes_df = pl.from_numpy(table, schema=names, orient="row")
-    cols = {name: table[:, j] for j, name in enumerate(names)}
+        table[j] = col
+    strikes_df = (
+        pl.from_numpy(table, schema=names, orient="col")
+        if strikes_u.size
+        else pl.DataFrame(schema=dict.fromkeys(names, pl.Float64))
+    )
+    cols = {name: table[j] for j, name in enumerate(names)}
 
     call_gex = float(cols["call_gex"].sum())
     put_gex = float(cols["put_gex"].sum())
@@ -314,7 +324,7 @@ def compute_exposure(
         use = (oi > 0) & (iv > 0) & np.isfinite(iv)
         span = (PROFILE_LOW * s, PROFILE_HIGH * s)
         weight = sign[use] * oi[use] * mult[use]
-        prof = _Profile(strike[use], iv[use], t_sel[use], weight, r, q, span)
+        prof = _Profile(a_ln[use], vol_t[use], t_sel[use], weight, q, span)
         if prof.total == 0:
             note = "no contracts with both IV and open interest"
         elif prof.size == 0:
@@ -377,23 +387,26 @@ def _vanna_charm(
     is_call: npt.NDArray[np.bool_],
     r: float,
     q: float,
+    a_ln: Array,
+    vol_t: Array,
 ) -> tuple[Array, Array]:
-    """Vanna and charm (per year) sharing d1/d2; NaN inputs give 0. For r = q = 0 the
-    closed forms −φ(d1)d2/σ and φ(d1)d2/(2T) skip the normal CDF."""
+    """Vanna and charm (per year); NaN inputs give 0. For r = q = 0 the closed forms
+    −φ(d1)d2/σ and φ(d1)d2/(2T) use the shared d1 = (ln S − a)/(σ√T) and skip the normal
+    CDF; otherwise :mod:`gextui.core.greeks` computes the general forms."""
     if r != 0.0 or q != 0.0:
-        return (
-            np.nan_to_num(vanna(s, strike, iv, t, r, q), nan=0.0),
-            np.nan_to_num(charm(s, strike, iv, t, is_call, r, q), nan=0.0),
-        )
+        van = vanna(s, strike, iv, t, r, q)
+        chm = charm(s, strike, iv, t, is_call, r, q)
+        return _zero_nan(van), _zero_nan(chm)
     with np.errstate(invalid="ignore", divide="ignore"):
-        vol_t = iv * np.sqrt(t)
-        d1 = (np.log(s / strike) + 0.5 * iv * iv * t) / vol_t
+        d1 = (math.log(s) - a_ln) / vol_t
         d2 = d1 - vol_t
         pdf = INV_SQRT_2PI * np.exp(-0.5 * d1 * d1)
         van = -pdf * d2 / iv
         chm = pdf * d2 / (2.0 * t)
     ok = (iv > 0) & (t > 0)
-    return np.where(ok, np.nan_to_num(van), 0.0), np.where(ok, np.nan_to_num(chm), 0.0)
+    van[~ok] = 0.0
+    chm[~ok] = 0.0
+    return _zero_nan(van), _zero_nan(chm)
 
 
 def _wall(strikes: Array, values: Array, *, largest: bool) -> float | None:
@@ -435,17 +448,10 @@ class _Profile:
     Γ_i(x) x² = e^(−qT) φ(d1) x / (σ√T), d1 = (ln x − ln K + (r − q + σ²/2)T) / (σ√T)."""
 
     def __init__(
-        self,
-        strike: Array,
-        iv: Array,
-        t: Array,
-        weight: Array,
-        r: float,
-        q: float,
-        span: tuple[float, float],
+        self, a: Array, vol_t: Array, t: Array, weight: Array, q: float, span: tuple[float, float]
     ):
-        vol_t = iv * np.sqrt(t)
-        a = np.log(strike) - (r - q + 0.5 * iv * iv) * t
+        """``a`` = ln K − (r − q + σ²/2)T and ``vol_t`` = σ√T per contract (shared with
+        vanna/charm); ``weight`` = sign · OI · m."""
         # d = (ln x − a)/(σ√T) is increasing in x: a contract with d > TAIL_D at the low end
         # of the span, or d < −TAIL_D at the high end, adds < φ(9) ≈ 1e-18 of its weight
         # anywhere in the span — nothing at double precision next to the near-the-money
@@ -457,7 +463,7 @@ class _Profile:
             a, t, weight, vol_t = a[keep], t[keep], weight[keep], vol_t[keep]
         self.a = a
         self.b = 1.0 / vol_t
-        # weight = sign · OI · m; 0.01 for "per 1 % move"; e^(−qT) only when q ≠ 0
+        # 0.01 for "per 1 % move"; e^(−qT) only when q ≠ 0
         self.c = weight * (0.01 * INV_SQRT_2PI) * self.b
         if q != 0.0:
             self.c *= np.exp(-q * t)
