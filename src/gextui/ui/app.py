@@ -624,10 +624,12 @@ class GexApp(App[None]):
             status = replace(status, reason=self._feed_ended)
         pending = f"opening {self._pending}…" if self._pending else ""
         source = session.chain.source if session is not None else self.feed.source
+        origin = str(getattr(getattr(session, "recording", None), "source", "") or "")
         last = None
         if self._last_batch_at is not None:
             last = datetime.fromtimestamp(self._last_batch_at).astimezone()
         return StatusInfo(
+            origin=origin,
             ticker=self.ticker,
             spot=snap.spot if snap is not None else (book.spot if book is not None else None),
             prev_close=snap.prev_close if snap is not None else None,

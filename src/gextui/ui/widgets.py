@@ -89,6 +89,7 @@ class StatusInfo:
     pending: str  # "opening SPY…" while a ticker opens
     recording: int | None  # bytes written by a recorder
     error: str
+    origin: str = ""  # for a replay: the recorded source ("simulated", "tastytrade", …)
 
 
 def status_text(info: StatusInfo, colors: Colors | None = None) -> Text:
@@ -106,6 +107,8 @@ def status_text(info: StatusInfo, colors: Colors | None = None) -> Text:
     t.append("  ")
     if info.source is Source.SIMULATED:
         t.append(" ⚠ SIMULATED DATA ", style="bold black on yellow")
+    elif info.source is Source.REPLAY and info.origin == Source.SIMULATED.value:
+        t.append(" ⚠ SIMULATED DATA · replay ", style="bold black on yellow")
     elif info.source is Source.TASTYTRADE_SANDBOX:
         t.append(f" {info.source.label} ", style="bold black on dark_orange")
     elif info.source is Source.TASTYTRADE:
