@@ -22,7 +22,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import Any, ClassVar, Final
 
@@ -403,6 +403,7 @@ class GexApp(App[None]):
     @work(group="feed", exclusive=True, exit_on_error=False)
     async def _stream(self, name: str, session: FeedSession) -> None:
         book = self._book_for(name, session)
+        hinted_without_clock = book.as_of is None
         await self._send_hint(session, book)
         bad_batches = 0
         replay = hasattr(session, "seek")
@@ -429,6 +430,9 @@ class GexApp(App[None]):
                         continue
                     self.batches_applied += 1
                     self._note_batch(batch.n_events)
+                    if hinted_without_clock and book.as_of is not None:
+                        hinted_without_clock = False  # now the feed's own clock is known
+                        await self._send_hint(session, book)
                 self._reset_pending = False
                 if not replay:
                     self._feed_ended = "feed ended"
@@ -484,12 +488,15 @@ class GexApp(App[None]):
     async def _send_hint(self, session: FeedSession, book: ChainBook) -> None:
         """Tell the feed which expirations are on screen (None: all)."""
         dates: list[date] | None = None
-        if self.expiry != "all" and book.as_of is not None:
+        if self.expiry != "all":
+            # the feed's clock once data came (simulated / replayed time), else the wall clock
+            moment = book.as_of or datetime.now(UTC)
             with contextlib.suppress(ExpirySelectionError):
-                live = live_expirations(book, book.as_of)
-                dates = select_expirations(live, self.expiry, book.as_of)
+                live = live_expirations(book, moment)
+                # an empty list is "no options" (e.g. 0DTE on a day without one), not "all"
+                dates = select_expirations(live, self.expiry, moment)
         try:
-            await session.set_expirations(dates or None)
+            await session.set_expirations(dates)
         except FeedError as exc:
             self.notify(str(exc), severity="warning")
         except Exception as exc:
