@@ -375,3 +375,27 @@ def test_alerts_table_in_settings(tmp_path: Path) -> None:
         assert "alerts: expected a table" in str(exc)
     else:  # pragma: no cover
         raise AssertionError("alerts = 'on' accepted")
+
+
+async def test_alerts_keep_firing_while_the_screen_is_paused() -> None:
+    """`p` freezes the picture, not the market: history and alerts go on behind it."""
+    feed = SteppedFeed()
+    app = make_app(feed)
+    async with app.run_test(size=SIZE) as pilot:
+        session = await session_of(pilot, app)
+        for spot in (BELOW, BELOW - 2):
+            await step(pilot, app, session, spot)
+        frozen = app.snapshot
+        assert frozen is not None
+        await pilot.press("p")
+        assert app.paused
+        samples = len(app.monitor.history("SPX"))
+        session.send(ABOVE)
+        await until(
+            pilot,
+            lambda: any(a.kind is AlertKind.ZERO_GAMMA_CROSS for a in app.monitor.log),
+        )
+        assert app.snapshot is frozen  # the screen did not move
+        assert len(app.monitor.history("SPX")) == samples + 1
+        await pilot.press("p")
+        await until(pilot, lambda: app.snapshot is not None and app.snapshot.spot == ABOVE)

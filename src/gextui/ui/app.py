@@ -225,6 +225,7 @@ class GexApp(App[None]):
         self._error = ""
         self._snapshot: ExposureSnapshot | None = None
         self._snap_key: tuple[object, ...] = ()
+        self._observed_key: tuple[object, ...] = ()
         self._live_exps: list[date] = []
         self._center: float | None = None
         self._last_bars: BarData | None = None
@@ -545,8 +546,10 @@ class GexApp(App[None]):
         if self._reset_pending and snap is not None and snap.ticker == self.ticker:
             return False  # a replay reset group is half applied: keep the last picture
         same_view = bool(self._snap_key) and self._snap_key[0] == view_key
-        if same_view and (self.paused or self._snap_key[1] == data_key):
+        if same_view and self._snap_key[1] == data_key:
             return False
+        if same_view and self.paused and self._observed_key == (view_key, data_key):
+            return False  # paused: this version already went to the history and alerts
         if self._compute_running:
             self._compute_wanted = True
             return False
@@ -574,7 +577,12 @@ class GexApp(App[None]):
         finally:
             self._compute_running = False
         current = self.book
-        if current is not None and (self.ticker, self.expiry, id(current)) == view_key:
+        shown = bool(self._snap_key) and self._snap_key[0] == view_key
+        if current is not None and self.paused and shown:
+            # the screen stays frozen, but history and alerts keep following the market
+            self._observed_key = (view_key, data_key)
+            self._observe(snap)
+        elif current is not None and (self.ticker, self.expiry, id(current)) == view_key:
             self._snapshot = snap
             self._snap_key = (view_key, data_key)
             self._live_exps = live
