@@ -63,10 +63,7 @@ def default_start(now: datetime | None = None) -> tuple[datetime, str]:
         return moment, ""
     day = previous_trading_day(moment.date())
     start = datetime.combine(day, DEFAULT_START_TIME, tzinfo=NEW_YORK)
-    why = (
-        f"New York market closed now; simulating the session of {day:%a %Y-%m-%d} "
-        "from 10:00 New York time"
-    )
+    why = f"market closed now: simulating {day:%a %b %d} from 10:00 ET"
     return start, why
 
 
