@@ -50,6 +50,7 @@ PROFILE_POINTS: Final = 81  # coarse grid: 0.5 % of spot per step
 ZERO_TOL: Final = 0.01  # refine crossings to 0.01 index points (< 0.05 required)
 METRICS: Final[tuple[str, ...]] = ("gex", "dex", "vex", "cex")
 INV_SQRT_2PI: Final = 1.0 / math.sqrt(2.0 * math.pi)
+F32_DOUBT: Final = 1e-3
 TAIL_D: Final = 9.0  # φ(9) ≈ 1.0e-18: terms beyond it are below double precision here
 
 
@@ -182,10 +183,6 @@ def live_expirations(book: ChainBook, as_of: datetime) -> list[date]:
     return [EPOCH + timedelta(days=int(d)) for d in days]
 
 
-def _days(dates: tuple[date, ...]) -> npt.NDArray[np.int32]:
-    return np.array([(d - EPOCH).days for d in dates], dtype=np.int32)
-
-
 # --------------------------------------------------------------------------- main entry
 def compute_exposure(
     book: ChainBook,
@@ -207,7 +204,8 @@ def compute_exposure(
     t_years = years_to_settlement(a.settlement_us, moment)
     live = ~np.isnan(t_years)
     exps = tuple(select_expirations(live_expirations(book, moment), expiry, moment))
-    chosen = np.isin(a.expiry_days, _days(exps))  # per expiration, then per contract
+    wanted_days = {(e - EPOCH).days for e in exps}
+    chosen = np.fromiter((int(d) in wanted_days for d in a.expiry_days), bool, a.expiry_days.size)
     sel = live & chosen[a.expiry_index]
 
     gamma_a, oi_a = st["gamma"], st["open_interest"]
@@ -316,15 +314,18 @@ def compute_exposure(
     # ------------------------------------------------------------------ zero gamma
     crossings: tuple[float, ...] = ()
     zero_gamma: float | None = None
-    profile = pl.DataFrame(schema={"spot": pl.Float64, "net_gex": pl.Float64})
+    profile: pl.DataFrame | None = None
     note = ""
     if not have_spot:
         note = "no spot price yet"
     else:
         use = (oi > 0) & (iv > 0) & np.isfinite(iv)
         span = (PROFILE_LOW * s, PROFILE_HIGH * s)
-        weight = sign[use] * oi[use] * mult[use]
-        prof = _Profile(a_ln[use], vol_t[use], t_sel[use], weight, q, span)
+        if use.all():  # the usual case: no copies
+            prof = _Profile(a_ln, vol_t, t_sel, sign * oi * mult, q, span)
+        else:
+            weight = sign[use] * oi[use] * mult[use]
+            prof = _Profile(a_ln[use], vol_t[use], t_sel[use], weight, q, span)
         if prof.total == 0:
             note = "no contracts with both IV and open interest"
         elif prof.size == 0:
@@ -369,7 +370,11 @@ def compute_exposure(
         put_call_oi_ratio=put_oi_total / call_oi_total if call_oi_total > 0 else None,
         coverage=coverage,
         strikes=strikes_df,
-        profile=profile,
+        profile=(
+            profile
+            if profile is not None
+            else pl.DataFrame(schema={"spot": pl.Float64, "net_gex": pl.Float64})
+        ),
     )
 
 
@@ -497,6 +502,9 @@ class _Profile:
 def _crossings(prof: _Profile, grid: Array, values: Array) -> list[float]:
     """Every sign change of the profile on the grid, refined by the Illinois method."""
     out: list[float] = []
+    # float32 sums carry a relative error of ~1e-7 × n per term; values farther from zero
+    # than F32_DOUBT × Σ|c| x need no float64 re-check of their sign
+    scale = float(np.abs(prof.c).sum() * grid[-1])
     for i in range(grid.size - 1):
         y0, y1 = values[i], values[i + 1]
         if y0 == 0.0:
@@ -504,7 +512,10 @@ def _crossings(prof: _Profile, grid: Array, values: Array) -> list[float]:
             continue
         if y0 * y1 < 0:
             lo, hi = float(grid[i]), float(grid[i + 1])
-            f_lo, f_hi = prof.at(lo), prof.at(hi)  # float64 check of the float32 bracket
+            if min(abs(y0), abs(y1)) > F32_DOUBT * scale:
+                f_lo, f_hi = float(y0), float(y1)  # signs beyond float32 doubt
+            else:  # near zero: check the float32 bracket in float64
+                f_lo, f_hi = prof.at(lo), prof.at(hi)
             if f_lo == 0.0:
                 out.append(lo)
             elif f_lo * f_hi < 0:
