@@ -642,7 +642,10 @@ class GexApp(App[None]):
         origin = str(getattr(getattr(session, "recording", None), "source", "") or "")
         last = None
         if self._last_batch_at is not None:
-            last = datetime.fromtimestamp(self._last_batch_at).astimezone()
+            if source in (Source.SIMULATED, Source.REPLAY) and book is not None:
+                last = book.as_of  # the feed's own clock, like the market clock beside it
+            else:
+                last = datetime.fromtimestamp(self._last_batch_at).astimezone()
         return StatusInfo(
             origin=origin,
             ticker=self.ticker,

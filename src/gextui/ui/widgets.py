@@ -83,7 +83,7 @@ class StatusInfo:
     n_expirations: int
     as_of: datetime | None
     status: FeedStatus | None
-    last_update: datetime | None  # when the last batch arrived (the app's clock)
+    last_update: datetime | None  # last batch: arrival (live) or event time (sim/replay)
     stale_for: float | None  # seconds without a batch, when over the limit
     paused: bool
     pending: str  # "opening SPY…" while a ticker opens
