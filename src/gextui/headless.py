@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 import numpy as np
 
 from gextui.core.chain import ChainBook
-from gextui.core.expiry import select_expirations, years_to_settlement
-from gextui.core.exposure import live_expirations
+from gextui.core.expiry import select_expirations
+from gextui.core.exposure import live_expirations, select_contracts
 from gextui.feeds.base import Feed
 
 
@@ -33,17 +33,12 @@ class CollectResult:
 def selected_coverage(book: ChainBook, expiry: str, as_of: datetime | None = None) -> float:
     """Fraction of the live contracts in ``expiry`` that have both gamma and open interest."""
     moment = (as_of or book.as_of or datetime.now(UTC)).astimezone(UTC)
-    a = book.arrays()
-    exps = select_expirations(live_expirations(book, moment), expiry, moment)
-    if not exps:
-        return 0.0
-    days = np.array([(e - datetime(1970, 1, 1).date()).days for e in exps], dtype=np.int32)
-    live = ~np.isnan(years_to_settlement(a.settlement_us, moment))
-    sel = live & np.isin(a.expiration_days, days)
+    _, _, sel = select_contracts(book, expiry, moment)
     n = int(sel.sum())
     if not n:
         return 0.0
-    ok = sel & ~np.isnan(a.state["gamma"]) & ~np.isnan(a.state["open_interest"])
+    state = book.arrays().state
+    ok = sel & ~np.isnan(state["gamma"]) & ~np.isnan(state["open_interest"])
     return int(ok.sum()) / n
 
 

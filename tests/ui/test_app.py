@@ -497,15 +497,13 @@ async def test_percent_strike_range() -> None:
         assert app.strike_pct == 1.6
 
 
-def test_frozen_copy_is_independent_of_later_batches() -> None:
-    from gextui.ui.app import frozen_copy
-
+def test_book_copy_is_independent_of_later_batches() -> None:
     from .fakes import instruments
 
     ins = instruments("SPX")
     book = FakeSession("SPX", 1).chain.new_book()
     book.apply(make_batch("SPX", ins, 0, full=True))
-    copy = frozen_copy(book)
+    copy = book.copy()  # what the app computes on, in a thread
     before = compute_exposure(copy, "all")
     assert compute_exposure(book, "all").zero_gamma == before.zero_gamma
     book.apply(make_batch("SPX", ins, 30, full=False))

@@ -183,6 +183,19 @@ def live_expirations(book: ChainBook, as_of: datetime) -> list[date]:
     return [EPOCH + timedelta(days=int(d)) for d in days]
 
 
+def select_contracts(
+    book: ChainBook, expiry: str, moment: datetime
+) -> tuple[Array, tuple[date, ...], npt.NDArray[np.bool_]]:
+    """(T in years per contract — NaN when expired, the expirations ``expiry`` picks at
+    ``moment``, the mask of live contracts in them). Raises ExpirySelectionError."""
+    a = book.arrays()
+    t_years = years_to_settlement(a.settlement_us, moment)
+    exps = tuple(select_expirations(live_expirations(book, moment), expiry, moment))
+    wanted_days = {(e - EPOCH).days for e in exps}
+    chosen = np.fromiter((int(d) in wanted_days for d in a.expiry_days), bool, a.expiry_days.size)
+    return t_years, exps, ~np.isnan(t_years) & chosen[a.expiry_index]
+
+
 # --------------------------------------------------------------------------- main entry
 def compute_exposure(
     book: ChainBook,
@@ -201,12 +214,7 @@ def compute_exposure(
     spot = float(book.underlying.spot)
     have_spot = math.isfinite(spot) and spot > 0
 
-    t_years = years_to_settlement(a.settlement_us, moment)
-    live = ~np.isnan(t_years)
-    exps = tuple(select_expirations(live_expirations(book, moment), expiry, moment))
-    wanted_days = {(e - EPOCH).days for e in exps}
-    chosen = np.fromiter((int(d) in wanted_days for d in a.expiry_days), bool, a.expiry_days.size)
-    sel = live & chosen[a.expiry_index]
+    t_years, exps, sel = select_contracts(book, expiry, moment)
 
     gamma_a, oi_a = st["gamma"], st["open_interest"]
     has_g = ~np.isnan(gamma_a)
@@ -550,9 +558,18 @@ def _refine(prof: _Profile, s: float, t: float, fs: float, ft: float) -> float:
 
 
 def exposure_by_expiration(book: ChainBook, as_of: datetime | None = None) -> Mapping[date, float]:
-    """Net GEX per live expiration (for the expiry picker)."""
+    """Net GEX per live expiration (for the expiry picker), in one vectorised pass: the same
+    sign · Γ · OI · m · S² · 0.01 sums as :func:`compute_exposure`, grouped by expiration."""
     moment = (as_of or book.as_of or datetime.now(UTC)).astimezone(UTC)
+    a = book.arrays()
+    live = ~np.isnan(years_to_settlement(a.settlement_us, moment))
+    spot = float(book.underlying.spot)
+    s = spot if math.isfinite(spot) and spot > 0 else 0.0
+    st = a.state
+    gex = np.where(a.is_call[live], 1.0, -1.0) * _zero_nan(st["gamma"][live])
+    gex *= _zero_nan(st["open_interest"][live]) * a.multiplier[live] * (s * s * 0.01)
+    per = np.bincount(a.expiry_index[live], weights=gex, minlength=a.expiry_days.size)
     return {
-        e: compute_exposure(book, e.isoformat(), as_of=moment, profile_points=3).net_gex
-        for e in live_expirations(book, moment)
+        EPOCH + timedelta(days=int(a.expiry_days[i])): float(per[i])
+        for i in np.unique(a.expiry_index[live])
     }

@@ -76,18 +76,9 @@ ZSTD_LEVEL: Final = 3
 SPLIT_COLUMNS: Final[tuple[str, ...]] = ("gamma", "delta", "iv", "theta", "vega")
 HEADER_KIND: Final = "batch"
 UNDERLYING_KIND: Final = "underlying"  # only in state checkpoints
-VALUE_COLUMNS: Final[tuple[str, ...]] = (
-    "gamma",
-    "delta",
-    "iv",
-    "theta",
-    "vega",
-    "price",
-    "open_interest",
-    "prev_close",
-    "day_volume",
-    "bid",
-    "ask",
+# every value column of every event kind, in schema order (one column per name on disk)
+VALUE_COLUMNS: Final[tuple[str, ...]] = tuple(
+    dict.fromkeys(name for kind in KINDS for name in SCHEMAS[kind] if name != "symbol")
 )
 TIME_DTYPE: Final = pl.Datetime("us", "UTC")
 RECORD_SCHEMA: Final[Mapping[str, pl.DataType]] = {

@@ -26,7 +26,6 @@ from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import Any, ClassVar, Final
 
-import numpy as np
 from rich.text import Text
 from textual import work
 from textual.app import App, ComposeResult
@@ -46,7 +45,12 @@ from gextui.core.expiry import (
     select_expirations,
     step_selection,
 )
-from gextui.core.exposure import EPOCH, ExposureSnapshot, compute_exposure, live_expirations
+from gextui.core.exposure import (
+    ExposureSnapshot,
+    compute_exposure,
+    exposure_by_expiration,
+    live_expirations,
+)
 from gextui.feeds.base import Feed, FeedError, FeedSession, Source
 from gextui.settings import METRICS, Colors, Settings
 from gextui.ui.alerts_panel import AlertsPanel
@@ -103,11 +107,6 @@ class ChartJob:
     colors: Colors
     bars_key: tuple[object, ...] = ()  # the bar picture (skip the render when on screen)
     profile_key: tuple[object, ...] | None = None  # None: profile not needed
-
-
-def frozen_copy(book: ChainBook) -> ChainBook:
-    """A copy of ``book`` that later ``apply`` calls do not touch, for computing in a thread."""
-    return book.copy()
 
 
 Rendered = tuple[Text, list[Strip]]
@@ -463,7 +462,7 @@ class GexApp(App[None]):
 
     def _frozen(self, book: ChainBook) -> ChainBook:
         with self._book_lock:
-            return frozen_copy(book)
+            return book.copy()  # later apply calls do not touch it
 
     def _compute_job(self, book: ChainBook, expiry: str) -> tuple[ExposureSnapshot, list[date]]:
         """In a thread: freeze the book (under the lock) and compute its exposure."""
@@ -1017,19 +1016,11 @@ class GexApp(App[None]):
         return choices
 
     def _net_gex_by_expiration(self) -> dict[date, float]:
-        """Net GEX per live expiration at the book's spot (one vectorised pass)."""
+        """Net GEX per live expiration at the book's spot (empty until there is a spot)."""
         book = self.book
         if book is None or book.as_of is None or not math.isfinite(book.spot):
             return {}
-        a = book.arrays()
-        live = a.settlement_us > book.as_of.timestamp() * 1e6
-        sign = np.where(a.is_call, 1.0, -1.0)
-        s = book.spot
-        unit = sign * np.nan_to_num(a.state["gamma"]) * np.nan_to_num(a.state["open_interest"])
-        unit = unit * a.multiplier * s * s * 0.01
-        days, inv = np.unique(a.expiration_days[live], return_inverse=True)
-        sums = np.bincount(inv, weights=unit[live], minlength=days.size)
-        return {EPOCH + timedelta(days=int(d)): float(v) for d, v in zip(days, sums, strict=True)}
+        return dict(exposure_by_expiration(book))
 
     def action_pick_expiry(self) -> None:
         def done(value: str | None) -> None:
