@@ -94,6 +94,8 @@ class ReplaySession:
         self._cut: datetime | None = None
         self._prefetch: dict[tuple[int, int], asyncio.Task[list[EventBatch]]] = {}
         self._iterating = False
+        self._gaps = {g.index: g for g in recording.gaps}
+        self._bridged: set[int] = set()
         self._status = FeedStatus(FeedState.LIVE, self._label())
 
     # ------------------------------------------------------------------ FeedSession
@@ -200,6 +202,10 @@ class ReplaySession:
                     if cursor is None:
                         self._status = FeedStatus(FeedState.CLOSED, "end of recording")
                         return
+                    bridge = await self._bridge(cursor)
+                    if bridge:
+                        self._queue.extend(bridge)
+                        continue
                     batches = await self._load(cursor)
                     if self._pending_seek is not None:
                         continue
@@ -233,11 +239,24 @@ class ReplaySession:
             task.cancel()
         self._prefetch.clear()
         self._queue.clear()
+        self._bridged.clear()
         self._cut = target
         self._position = target
         segs = self.recording.segments
         i = next((i for i, s in enumerate(segs) if s.last_time > target), None)
         self._cursor = None if i is None else (i, segs[i].first_batch)
+
+    async def _bridge(self, cursor: tuple[int, int]) -> list[EventBatch]:
+        """At the first batch after a gap in the recording: the reset group with the state
+        after the lost batches (never splice events across a gap)."""
+        i, lo = cursor
+        gap = self._gaps.get(i)
+        if gap is None or i in self._bridged or lo != self.recording.segments[i].first_batch:
+            return []
+        if self._cut is not None and self._cut >= gap.before:
+            return []
+        self._bridged.add(i)
+        return await asyncio.to_thread(self.recording.bridge_batches, gap)
 
     def _advance(self, cursor: tuple[int, int]) -> tuple[int, int] | None:
         """The next chunk of CHUNK_BATCHES batch numbers, in this segment or the next."""

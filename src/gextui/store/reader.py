@@ -16,6 +16,15 @@ the recorder after each segment) of a segment that ends at or before t, folded w
 recording made elsewhere, a damaged checkpoint) it folds from the first segment: correct,
 only slower. Replaying every batch into a ChainBook would be exact too but costs a pass over
 all events (≈ 10⁸ per SPX hour); the checkpoint makes a seek cost one segment.
+
+**Gaps.** Batch numbers run on without a break across segments, so a jump between two
+segments means batches were lost (a minute the recorder could not write: disk full, I/O
+error; or a segment damaged since). :attr:`Recording.gaps` lists them and the recording's
+warnings name each. Events are never spliced across a gap: after a failed minute the recorder
+writes a *bridge* checkpoint ``state-<minute>-gap.parquet`` (the full state after the lost
+batches, kept in memory), and :meth:`Recording.state_at` starts from it for any time after
+the gap. A time inside a gap, or after one with no bridge, gives the best state the file
+allows and says so in :attr:`Recording.warnings`.
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from itertools import pairwise
 from pathlib import Path
 
 import polars as pl
@@ -83,6 +93,21 @@ class SegmentInfo:
     @property
     def checkpoint(self) -> Path:
         return self.path.with_name(STATE_PREFIX + self.path.name[len(SEGMENT_PREFIX) :])
+
+
+GAP_SUFFIX = "-gap"  # state-<stamp>-gap.parquet: the bridge checkpoint after lost batches
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """Batches lost between two segments: ``index`` is the segment after the gap."""
+
+    index: int
+    after: datetime  # last event time before the gap
+    before: datetime  # first event time after it
+    lost_batches: int
+    bridge: Path | None  # checkpoint with the state after the lost batches, if written
+    bridge_time: datetime | None  # event time of the last lost batch (from the bridge)
 
 
 def _is_segment(p: Path) -> bool:
@@ -189,6 +214,17 @@ class Recording:
         self.segments = self._index()
         if not self.day and self.segments:
             self.day = self.segments[0].first_time.astimezone(NEW_YORK).date().isoformat()
+        self.gaps = self._find_gaps()
+        for gap in self.gaps:
+            self.warnings.append(
+                f"{self.path}: gap in the recording: no events from {_hms(gap.after)} to "
+                f"{_hms(gap.before)} New York time ({gap.lost_batches} batches lost; "
+                + (
+                    "state after it restored from its checkpoint)"
+                    if gap.bridge is not None
+                    else "no checkpoint after it: figures until the next one miss them)"
+                )
+            )
 
     # ------------------------------------------------------------------ index
     def _index(self) -> list[SegmentInfo]:
@@ -237,10 +273,58 @@ class Recording:
             return SegmentInfo(p, t0, t0, 0, -1, 0, 0)
         return SegmentInfo(p, stats[0], stats[1], stats[2], stats[3], stats[4], stats[5])
 
+    def _find_gaps(self) -> list[Gap]:
+        bridges: dict[int, tuple[Path, datetime | None]] = {}
+        for p in self.path.glob(f"{STATE_PREFIX}*{GAP_SUFFIX}{PARQUET_SUFFIX}"):
+            try:
+                meta = read_gextui_metadata(p)
+                last = int(meta["last_batch"])
+                when = datetime.fromisoformat(meta["last_time"]) if "last_time" in meta else None
+            except Exception as err:
+                self._warn(p, f"damaged gap checkpoint ({_brief(err)}); ignored")
+                continue
+            bridges[last] = (p, when)
+        gaps: list[Gap] = []
+        segs = [s for s in self.segments if s.batches > 0]
+        for prev, seg in pairwise(segs):
+            if seg.first_batch <= prev.last_batch + 1:
+                continue
+            bridge = bridges.get(seg.first_batch - 1)
+            gaps.append(
+                Gap(
+                    self.segments.index(seg),
+                    prev.last_time,
+                    seg.first_time,
+                    seg.first_batch - prev.last_batch - 1,
+                    bridge[0] if bridge else None,
+                    bridge[1] if bridge else None,
+                )
+            )
+        return gaps
+
+    def describe_range(self) -> str:
+        """``the SPX recording of 2026-11-24 covers 10:00:00–10:31:12 New York time``
+        (+ its gaps), for messages about times outside it."""
+        first, last = self.start_time, self.end_time
+        if first is None or last is None:
+            return f"the {self.ticker} recording of {self.day} holds no events"
+        text = (
+            f"the {self.ticker} recording of {self.day} covers {_hms(first)}–{_hms(last)} "
+            "New York time"
+        )
+        if self.gaps:
+            spans = ", ".join(f"{_hms(g.after)}–{_hms(g.before)}" for g in self.gaps)
+            text += f" (gaps: {spans})"
+        return text
+
     def _warn(self, p: Path, text: str) -> None:
         if p not in self._damaged:
             self._damaged.add(p)
             self.warnings.append(f"{p}: {text}")
+
+    def _note(self, text: str) -> None:
+        if text not in self.warnings:
+            self.warnings.append(text)
 
     @property
     def start_time(self) -> datetime | None:
@@ -343,8 +427,18 @@ class Recording:
             self._warn(p, f"damaged checkpoint ({_brief(err)}); state rebuilt from events")
             return None
 
+    def _load_bridge(self, gap: Gap) -> RecordedState | None:
+        if gap.bridge is None or gap.bridge in self._damaged:
+            return None
+        try:
+            return state_from_frame(pl.read_parquet(gap.bridge), self.underlying_symbol)
+        except Exception as err:
+            self._warn(gap.bridge, f"damaged gap checkpoint ({_brief(err)}); ignored")
+            return None
+
     def state_at(self, at: datetime | time) -> RecordedState:
-        """State after every batch with time ≤ ``at`` (see module docstring)."""
+        """State after every batch with time ≤ ``at`` (see module docstring); never folds
+        events across a gap without saying so in :attr:`warnings`."""
         cut = self.to_utc(at)
         segs = self.segments
         k = 0
@@ -352,11 +446,36 @@ class Recording:
             k += 1
         state = RecordedState(self.underlying_symbol)
         start = 0
-        for j in range(k - 1, -1, -1):
-            loaded = self._load_checkpoint(segs[j])
+        # the latest usable starting point: a segment's checkpoint (start after it) or a gap's
+        # bridge checkpoint (start at the segment after the gap; it includes the lost batches)
+        bridges = {
+            g.index: g
+            for g in self.gaps
+            if (g.bridge_time if g.bridge_time is not None else g.before) <= cut
+        }
+        bridged = -1
+        for p in range(min(k + 1, len(segs)), 0, -1):
+            loaded = self._load_bridge(bridges[p]) if p in bridges else None
             if loaded is not None:
-                state, start = loaded, j + 1
+                bridged = p
+            elif p - 1 < k:
+                loaded = self._load_checkpoint(segs[p - 1])
+            if loaded is not None:
+                state, start = loaded, p
                 break
+        for gap in self.gaps:
+            if gap.index < start or gap.index == bridged:
+                continue  # before the starting checkpoint, or bridged by it
+            if gap.after < cut < gap.before:
+                self._note(
+                    f"{_hms(cut)} falls in a gap of the recording (no events from "
+                    f"{_hms(gap.after)} to {_hms(gap.before)}): the book is as of {_hms(gap.after)}"
+                )
+            elif gap.before <= cut:
+                self._note(
+                    f"the state at {_hms(cut)} misses the events lost in the gap "
+                    f"{_hms(gap.after)}–{_hms(gap.before)} (no checkpoint after it)"
+                )
         for seg in segs[start:]:
             if seg.first_time > cut:
                 continue
@@ -365,6 +484,15 @@ class Recording:
                 continue
             state = advance(state, frame)
         return state
+
+    def bridge_batches(self, gap: Gap) -> list[EventBatch]:
+        """The reset group (meta ``reset``, ``gap``) that carries a replay across ``gap``: the
+        state after the lost batches, from its bridge checkpoint; [] when there is none."""
+        state = self._load_bridge(gap)
+        if state is None:
+            return []
+        when = gap.bridge_time or gap.before
+        return reset_batches(state, when_empty=when, meta={"at": when.isoformat(), "gap": "1"})
 
     def reset_batches(self, at: datetime | time) -> list[EventBatch]:
         """Batches that bring a fresh book to the state at ``at``; the first has
@@ -388,12 +516,18 @@ class Recording:
         return book
 
 
+def _hms(moment: datetime) -> str:
+    return moment.astimezone(NEW_YORK).strftime("%H:%M:%S")
+
+
 def _brief(err: BaseException) -> str:
     text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
     return text[:200]
 
 
 __all__ = [
+    "GAP_SUFFIX",
+    "Gap",
     "PartitionRef",
     "Recording",
     "RecordingError",

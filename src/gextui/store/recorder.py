@@ -37,7 +37,7 @@ import polars as pl
 from gextui.core.chain import make_instruments
 from gextui.core.events import EventBatch
 from gextui.core.expiry import NEW_YORK
-from gextui.store.reader import Recording
+from gextui.store.reader import GAP_SUFFIX, Recording
 from gextui.store.schema import (
     CHAIN_FILE,
     FORMAT,
@@ -116,6 +116,7 @@ class Recorder:
         self._partition: Path | None = None
         self._next_seq = 0
         self._state: RecordedState | None = None
+        self._bridge: tuple[str, str, str] | None = None  # lost minute: (name, last batch, time)
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="gextui-rec") if background else None
         self._pending: list[Future[None]] = []
 
@@ -242,6 +243,7 @@ class Recorder:
         self._partition = None
         self._next_seq = 0
         self._state = RecordedState(self.underlying_symbol)
+        self._bridge = None
         instruments = self.instruments
         created = datetime.now(UTC).isoformat()
         if (part / CHAIN_FILE).exists() or any(part.glob(f"{SEGMENT_PREFIX}*{PARQUET_SUFFIX}")):
@@ -298,9 +300,18 @@ class Recorder:
             "events": str(events),
         }
         target = part / (name + PARQUET_SUFFIX)
+        if self._bridge is not None:
+            self._write_bridge(part)
         try:
             self._add_bytes(write_segment_atomic(frame, target, meta))
         except OSError as err:
+            # the minute is lost, but not silently: its batch numbers are skipped (the reader
+            # sees the gap) and its events still move the state, which the next segment's
+            # bridge checkpoint writes out in full
+            self._next_seq = first + len(batches)
+            if self.checkpoints and self._state is not None:
+                self._state = advance(self._state, frame)
+                self._bridge = (name, meta["last_batch"], meta["last_time"])
             raise RecordingError(f"cannot write {target}: {err}") from err
         self._next_seq = first + len(batches)
         self.segments_written.append(target)
@@ -314,6 +325,19 @@ class Recorder:
                 self._add_bytes(write_parquet_atomic(state_to_frame(self._state), ck, ck_meta))
             except OSError as err:
                 raise RecordingError(f"cannot write {ck}: {err}") from err
+
+    def _write_bridge(self, part: Path) -> None:
+        """The full state after lost minutes (``state-<minute>-gap.parquet``), written before
+        the next segment; retried with the one after if it fails too."""
+        assert self._bridge is not None and self._state is not None
+        name, last_batch, last_time = self._bridge
+        ck = part / (STATE_PREFIX + name[len(SEGMENT_PREFIX) :] + GAP_SUFFIX + PARQUET_SUFFIX)
+        ck_meta = {"gap": "1", "last_batch": last_batch, "last_time": last_time}
+        try:
+            self._add_bytes(write_parquet_atomic(state_to_frame(self._state), ck, ck_meta))
+        except OSError:
+            return
+        self._bridge = None
 
 
 def _free_name(part: Path, base: str) -> str:
