@@ -12,6 +12,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from realdata import cboe_file
 
 from gextui.cli import main
 from gextui.core.exposure import compute_exposure
@@ -19,8 +20,8 @@ from gextui.feeds.cboe_file import read_cboe
 from gextui.feeds.simulated import SimulatedFeed
 from gextui.store.recorder import Recorder
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "cboe"
-SPX_2024 = DATA / "spx_quotedata_2024-01-07.csv"
+SPX_2024_NAME = "spx_quotedata_2024-01-07.csv"
+START = "2026-11-24 10:00"  # a Tuesday, New York time: every simulated run here is pinned
 REQUIRED_KEYS = {
     "ticker",
     "source",
@@ -65,12 +66,16 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-def test_data_is_there() -> None:
-    assert SPX_2024.is_file(), f"missing test data: {SPX_2024} (shared/data/cboe)"
+@pytest.fixture
+def spx_2024() -> Path:
+    """The real CBOE SPX chain of 2024-01-07 (published result); skipped when absent."""
+    return cboe_file(SPX_2024_NAME)
 
 
-def test_snapshot_file_json_matches_published_result(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(capsys, "snapshot", "--file", str(SPX_2024), "--json")
+def test_snapshot_file_json_matches_published_result(
+    capsys: pytest.CaptureFixture[str], spx_2024: Path
+) -> None:
+    code, out, err = run(capsys, "snapshot", "--file", str(spx_2024), "--json")
     assert code == 0, err
     doc = json.loads(out)
     assert set(doc) >= REQUIRED_KEYS
@@ -87,18 +92,18 @@ def test_snapshot_file_json_matches_published_result(capsys: pytest.CaptureFixtu
     assert math.isclose(sum(r["net_gex"] for r in doc["strikes"]), doc["net_gex"], rel_tol=1e-9)
 
 
-def test_snapshot_file_expiry_selection(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "snapshot", "--file", str(SPX_2024), "--json", "--expiry", "next")
+def test_snapshot_file_expiry_selection(capsys: pytest.CaptureFixture[str], spx_2024: Path) -> None:
+    code, out, _ = run(capsys, "snapshot", "--file", str(spx_2024), "--json", "--expiry", "next")
     assert code == 0
     doc = json.loads(out)
     assert doc["expiry"] == "next"
     assert doc["expirations"] == ["2024-01-08"]
-    book = read_cboe(SPX_2024)
+    book = read_cboe(spx_2024)
     assert doc["net_gex"] == pytest.approx(compute_exposure(book, "next").net_gex, rel=1e-12)
 
 
-def test_snapshot_file_csv(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "snapshot", "--file", str(SPX_2024), "--csv")
+def test_snapshot_file_csv(capsys: pytest.CaptureFixture[str], spx_2024: Path) -> None:
+    code, out, _ = run(capsys, "snapshot", "--file", str(spx_2024), "--csv")
     assert code == 0
     rows = list(csv.DictReader(io.StringIO(out)))
     assert {"strike", "call_gex", "put_gex", "net_gex", "call_oi", "put_oi"} <= set(rows[0])
@@ -106,8 +111,8 @@ def test_snapshot_file_csv(capsys: pytest.CaptureFixture[str]) -> None:
     assert total == pytest.approx(-11.0e9, rel=0.005)
 
 
-def test_snapshot_file_text(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "snapshot", "--file", str(SPX_2024))
+def test_snapshot_file_text(capsys: pytest.CaptureFixture[str], spx_2024: Path) -> None:
+    code, out, _ = run(capsys, "snapshot", "--file", str(spx_2024))
     assert code == 0
     assert "-11.00 bn" in out
     assert "4,734" in out
@@ -145,22 +150,57 @@ def test_bad_csv_file_is_one_line(capsys: pytest.CaptureFixture[str], tmp_path: 
     assert "bad.csv" in lines[0]
 
 
-def test_snapshot_demo_is_labelled_simulated(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(capsys, "snapshot", "SPY", "--source", "demo", "--json", "--seed", "4")
+def demo_snapshot(capsys: pytest.CaptureFixture[str], *extra: str) -> dict[str, object]:
+    code, out, err = run(capsys, "snapshot", "SPY", "--source", "demo", "--json", *extra)
     assert code == 0, err
-    doc = json.loads(out)
+    doc: dict[str, object] = json.loads(out)
+    return doc
+
+
+def test_snapshot_demo_is_labelled_simulated(capsys: pytest.CaptureFixture[str]) -> None:
+    doc = demo_snapshot(capsys, "--seed", "4", "--start", START)
     assert doc["source"] == "simulated"
     assert doc["ticker"] == "SPY"
-    assert doc["coverage"]["with_both"] >= 0.95 * doc["coverage"]["contracts"]
-    assert doc["spot"] > 0 and doc["call_wall"] is not None and doc["put_wall"] is not None
-    # same seed, same snapshot
-    code2, out2, _ = run(capsys, "snapshot", "SPY", "--source", "demo", "--json", "--seed", "4")
-    assert code2 == 0
-    assert json.loads(out2)["net_gex"] == doc["net_gex"]
+    cov = doc["coverage"]
+    assert isinstance(cov, dict) and cov["with_both"] >= 0.95 * cov["contracts"]
+    assert doc["call_wall"] is not None and doc["put_wall"] is not None
+    assert isinstance(doc["spot"], float) and doc["spot"] > 0
+
+
+def test_seed_and_start_are_bit_reproducible(capsys: pytest.CaptureFixture[str]) -> None:
+    """Same --seed and --start: the same snapshot to the last bit, whatever the hour the test
+    runs at; another start gives another market time."""
+    first = demo_snapshot(capsys, "--seed", "4", "--start", START)
+    again = demo_snapshot(capsys, "--seed", "4", "--start", START)
+    assert again == first
+    as_of = datetime.fromisoformat(str(first["as_of"])).astimezone(ZoneInfo("America/New_York"))
+    assert as_of.date().isoformat() == "2026-11-24"
+    assert 10 <= as_of.hour < 11
+    later = demo_snapshot(capsys, "--seed", "4", "--start", "2026-11-24 14:30")
+    assert datetime.fromisoformat(str(later["as_of"])) > datetime.fromisoformat(str(first["as_of"]))
+    assert later["net_gex"] != first["net_gex"]  # 0DTE gamma at 14:30 is not 10:00's
+
+
+def test_expiry_matching_nothing_warns(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(
+        capsys, "snapshot", "SPY", "--source", "demo", "--start", START, "--seed", "1",
+        "--json", "--expiry", "2020-01-01",
+    )  # fmt: skip
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["expirations"] == [] and doc["net_gex"] == 0.0
+    (note,) = [w for w in doc["warnings"] if "matches no live expiration" in w]
+    assert "expiry 2020-01-01" in note and "Nearest: 2026-11-24" in note
+    assert note in err
+    # the text report says it too
+    code, out, _ = run(
+        capsys, "snapshot", "SPY", "--source", "demo", "--start", START, "--expiry", "2020-01-01"
+    )
+    assert code == 0 and "matches no live expiration" in out
 
 
 def test_auto_without_credentials_says_simulated(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(capsys, "snapshot", "QQQ", "--json")
+    code, out, err = run(capsys, "snapshot", "QQQ", "--json", "--start", START)
     assert code == 0
     assert "SIMULATED" in err
     assert json.loads(out)["source"] == "simulated"
@@ -229,3 +269,173 @@ def test_snapshot_replay_missing_recording(capsys: pytest.CaptureFixture[str]) -
     code, _, err = run(capsys, "snapshot", "--replay", "no-such-dir", "--at", "10:00")
     assert code == 2
     assert "no-such-dir" in err and "Traceback" not in err
+
+
+# --------------------------------------------------------------------------- bad input
+def one_line_error(code: int, out: str, err: str) -> str:
+    """exit 2, nothing on stdout, one line on stderr (no usage block, no traceback)."""
+    assert code == 2, err
+    assert out == ""
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert len(lines) == 1, err
+    assert "error:" in lines[0] and "Traceback" not in err
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["SPX", "--speed", "nan"], "--speed: expected a number from 0.1 to 3600, not 'nan'"),
+        (["SPX", "--speed", "inf"], "not 'inf'"),
+        (["SPX", "--speed", "1e9"], "not '1e9'"),
+        (["SPX", "--speed", "0"], "not '0'"),
+        (["snapshot", "SPX", "--speed", "nan"], "not 'nan'"),
+        (["snapshot", "SPX", "--speed", "1e9"], "not '1e9'"),
+        (["snapshot", "SPX", "--wait", "inf"], "--wait"),
+        (["replay", "somewhere", "--speed", "1000"], "from 0.25 to 300, not '1000'"),
+        (["replay", "somewhere", "--speed", "0.1"], "from 0.25 to 300"),
+        (["SPX", "--theme", "neon"], "choose from 'default', 'colorblind'"),
+        (["SPX", "--redraw", "0"], "--redraw: expected a number from 1 to 30"),
+        (["SPX", "--redraw", "nan"], "--redraw"),
+        (["SPX", "--start", "2026-13-01 10:00"], "--start: not a start time"),
+        (["SPX", "--start", "10:00"], "'YYYY-MM-DD HH:MM'"),
+        (["SPX", "--bogus"], "unrecognized arguments: --bogus"),
+    ],
+)
+def test_bad_options_are_one_line(
+    capsys: pytest.CaptureFixture[str], argv: list[str], needle: str
+) -> None:
+    line = one_line_error(*run(capsys, *argv))
+    assert needle in line
+    assert "--help" in line
+
+
+def test_record_dir_must_be_writable(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """Checked before the monitor (and before the no-terminal check)."""
+    a_file = tmp_path / "plain.txt"
+    a_file.write_text("x")
+    line = one_line_error(*run(capsys, "SPX", "--record", str(a_file)))
+    assert "is a file, not a directory" in line and str(a_file) in line
+    line = one_line_error(*run(capsys, "SPX", "--record", "/proc/forbidden/rec"))
+    assert "--record /proc/forbidden/rec: cannot write there" in line
+    # a good directory is created and the next complaint is about the terminal
+    good = tmp_path / "new" / "rec"
+    line = one_line_error(*run(capsys, "SPX", "--record", str(good)))
+    assert "needs a terminal" in line and good.is_dir()
+
+
+def test_start_only_drives_the_simulated_market(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TT_SECRET", "s3cr3t-value")
+    monkeypatch.setenv("TT_REFRESH", "r3fr3sh-value")
+    line = one_line_error(*run(capsys, "snapshot", "SPX", "--start", START, "--source", "auto"))
+    assert "--start and --speed drive the simulated market" in line
+    assert "s3cr3t" not in line and "r3fr3sh" not in line
+
+
+def _record_spy(root: Path) -> None:
+    """A short simulated SPY recording, 10:00–10:00:40 New York time on 2026-11-24."""
+
+    async def go() -> None:
+        ny = ZoneInfo("America/New_York")
+        feed = SimulatedFeed(seed=2, paced=False, start=datetime(2026, 11, 24, 10, 0, tzinfo=ny))
+        session = await feed.open("SPY")
+        rec = Recorder(root, "SPY", session.chain, "simulated", background=False)
+        n = 0
+        async for batch in session.events():
+            rec.write(batch)
+            n += 1
+            if n >= 400:
+                break
+        rec.close()
+        await feed.aclose()
+
+    asyncio.run(go())
+
+
+@pytest.fixture(scope="module")
+def spy_recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("rec")
+    _record_spy(root)
+    return root
+
+
+def test_replay_bad_recordings_are_one_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, spy_recording: Path
+) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    line = one_line_error(*run(capsys, "replay", str(empty)))
+    assert f"no recording under {empty}" in line
+    line = one_line_error(*run(capsys, "replay", str(spy_recording), "--ticker", "QQQ"))
+    assert "QQQ not in the recording" in line and "(it has SPY)" in line
+    line = one_line_error(*run(capsys, "replay", str(spy_recording), "--start", "09:00"))
+    assert "--start 2026-11-24 09:00:00 is before the recording starts" in line
+    assert "the SPY recording of 2026-11-24 covers 10:00:00–10:00:39 New York time" in line
+    # a good start inside the range gets as far as the terminal check
+    line = one_line_error(*run(capsys, "replay", str(spy_recording), "--start", "10:00:20"))
+    assert "needs a terminal" in line
+
+
+@pytest.mark.parametrize(
+    ("at", "side"),
+    [("09:59:59", "before the recording starts"), ("10:05", "after the recording ends")],
+)
+def test_snapshot_at_outside_the_recording(
+    capsys: pytest.CaptureFixture[str], spy_recording: Path, at: str, side: str
+) -> None:
+    line = one_line_error(
+        *run(capsys, "snapshot", "--replay", str(spy_recording), "--at", at, "--json")
+    )
+    assert side in line and "covers 10:00:00–10:00:39 New York time" in line
+
+
+def test_snapshot_at_takes_a_date_too(
+    capsys: pytest.CaptureFixture[str], spy_recording: Path
+) -> None:
+    a = run(capsys, "snapshot", "--replay", str(spy_recording), "--at", "10:00:30", "--json")
+    b = run(
+        capsys, "snapshot", "--replay", str(spy_recording), "--at", "2026-11-24 10:00:30", "--json"
+    )
+    assert a[0] == b[0] == 0
+    assert json.loads(a[1]) == json.loads(b[1])
+    assert json.loads(a[1])["as_of"].startswith("2026-11-24T15:00:3")
+
+
+@pytest.mark.parametrize(
+    ("keys", "needle"),
+    [
+        ('"view.nonsense" = "x"', "keys.view.nonsense: no such binding id"),
+        ('"view.profile" = "q"', "keys.view.profile: key 'q' is already bound to app.quit"),
+        ('"view.history" = "+"', "key 'plus' is already bound to range.widen"),
+        ('"view.alerts" = " , "', "keys.view.alerts: expected keys like"),
+    ],
+)
+def test_keys_in_settings_are_checked(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, keys: str, needle: str
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(f"[keys]\n{keys}\n")
+    line = one_line_error(*run(capsys, "SPX", "--config", str(config)))
+    assert needle in line and str(config) in line
+
+
+def test_keys_remapped_cleanly_are_accepted(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[keys]\n"app.quit" = "ctrl+q"\n"view.profile" = "q"\n')
+    line = one_line_error(*run(capsys, "SPX", "--config", str(config)))
+    assert "needs a terminal" in line
+
+
+def test_help_shows_allowed_values(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "--help")
+    assert code == 0
+    assert "{default,colorblind}" in out and "1 to 30" in out and "0.1 to 3600" in out
+    assert "--start" in out and "New York time" in out
+    code, out, _ = run(capsys, "replay", "--help")
+    assert code == 0 and "0.25 to 300" in out and "--config" in out
+    code, out, _ = run(capsys, "snapshot", "--help")
+    assert code == 0 and "--speed" in out and "--start" in out

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Callable, Sequence
 from datetime import datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
@@ -23,6 +25,11 @@ if TYPE_CHECKING:
 
 EXIT_USAGE = 2
 SOURCES = ("auto", "simulated", "demo", "tastytrade")
+THEMES = ("default", "colorblind")
+SIM_SPEED = (0.1, 3600.0)  # simulated market clock: from a tenth of real time to an hour a second
+REPLAY_SPEED = (0.25, 300.0)  # replay, as the +/- keys allow
+REDRAW_HZ = (1.0, 30.0)
+WAIT_SECONDS = (0.1, 3600.0)
 
 MAIN_EPILOG = """\
 subcommands:
@@ -53,6 +60,14 @@ class UsageError(Exception):
     """A user mistake detected by gextui itself: printed as one line, exit 2."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: ``gextui: error: … (see gextui --help)``, exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"{self.prog}: error: {message} (see {self.prog} --help)", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
 def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     print(f"gextui: error: {message}", file=sys.stderr)
     raise SystemExit(code)
@@ -62,14 +77,37 @@ def _warn(message: str) -> None:
     print(f"gextui: {message}", file=sys.stderr)
 
 
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be > 0: {text!r}")
-    return value
+def _between(low: float, high: float) -> Callable[[str], float]:
+    """An argparse type: a finite number from ``low`` to ``high`` (nan, inf refused)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not math.isfinite(value) or not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"expected a number from {low:g} to {high:g}, not {text!r}"
+            )
+        return value
+
+    parse.__name__ = "number"  # argparse names the type in its messages
+    return parse
+
+
+def _start(text: str) -> datetime:
+    """``YYYY-MM-DD HH:MM[:SS]`` (or with a ``T``), New York time, as an aware datetime."""
+    from gextui.core.expiry import NEW_YORK
+
+    cleaned = text.strip().replace("T", " ")
+    for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"):
+        try:
+            return datetime.strptime(cleaned, fmt).replace(tzinfo=NEW_YORK)
+        except ValueError:
+            continue
+    raise argparse.ArgumentTypeError(
+        f"not a start time 'YYYY-MM-DD HH:MM' (New York time): {text!r}"
+    )
 
 
 def _expiry(text: str) -> str:
@@ -97,6 +135,13 @@ def _clock(text: str) -> time:
     raise argparse.ArgumentTypeError(f"not a time HH:MM[:SS]: {text!r}")
 
 
+def _moment(text: str) -> time | datetime:
+    """``HH:MM[:SS]`` on the recording's date, or ``YYYY-MM-DD HH:MM[:SS]``; New York time."""
+    if "-" in text:
+        return _start(text)
+    return _clock(text)
+
+
 def _add_feed_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("data source")
     g.add_argument(
@@ -110,14 +155,24 @@ def _add_feed_options(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--speed",
-        type=_positive,
+        type=_between(*SIM_SPEED),
         default=1.0,
-        help="simulated market / replay: clock speed multiplier (60 = an hour a minute)",
+        metavar="X",
+        help=f"simulated market: clock speed, {SIM_SPEED[0]:g} to {SIM_SPEED[1]:g} "
+        "(60 = an hour a minute; default 1)",
+    )
+    g.add_argument(
+        "--start",
+        type=_start,
+        default=None,
+        metavar="'YYYY-MM-DD HH:MM'",
+        help="simulated market: start the clock here, New York time (default: now); "
+        "with --seed the run is reproducible",
     )
 
 
 def monitor_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="gextui",
         description="Live dealer gamma exposure (GEX) of an option chain in the terminal.",
         epilog=MAIN_EPILOG,
@@ -155,17 +210,22 @@ def monitor_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--theme",
+        choices=THEMES,
         default=None,
         help="colours: default or colorblind (blue/orange instead of green/red)",
     )
     p.add_argument(
-        "--redraw", type=_positive, default=None, metavar="HZ", help="screen redraws per second"
+        "--redraw",
+        type=_between(*REDRAW_HZ),
+        default=None,
+        metavar="HZ",
+        help=f"screen redraws per second, {REDRAW_HZ[0]:g} to {REDRAW_HZ[1]:g} (default 5)",
     )
     return p
 
 
 def snapshot_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="gextui snapshot",
         description=(
             "Print one exposure snapshot and exit: from a CBOE delayed-quotes CSV (--file), "
@@ -184,9 +244,17 @@ def snapshot_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("ticker", nargs="?", type=_ticker, help="ticker for a feed (default SPX)")
     src = p.add_mutually_exclusive_group()
-    src.add_argument("--file", type=Path, help="a CBOE delayed-quotes CSV (quotedata)")
+    src.add_argument(
+        "--file", type=Path, help="a CBOE delayed-quotes download (quotedata CSV or JSON)"
+    )
     src.add_argument("--replay", type=Path, metavar="PATH", help="a recording (see --record)")
-    p.add_argument("--at", type=_clock, help="with --replay: the moment, HH:MM[:SS] New York time")
+    p.add_argument(
+        "--at",
+        type=_moment,
+        metavar="HH:MM[:SS]",
+        help="with --replay: the moment, New York time (or 'YYYY-MM-DD HH:MM'); "
+        "must lie within the recording",
+    )
     p.add_argument("--expiry", type=_expiry, default="all", help="expiry selection (default all)")
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="one JSON object")
@@ -194,7 +262,7 @@ def snapshot_parser() -> argparse.ArgumentParser:
     _add_feed_options(p)
     p.add_argument(
         "--wait",
-        type=_positive,
+        type=_between(*WAIT_SECONDS),
         default=None,
         metavar="SECONDS",
         help="feeds: wait at most this long for 95 %% coverage (default 30 live, 10 simulated)",
@@ -203,14 +271,27 @@ def snapshot_parser() -> argparse.ArgumentParser:
 
 
 def replay_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="gextui replay",
         description="Play a recording through the monitor (keys: space pause, ←/→ ±1 min, "
         "shift+←/→ ±10 min, +/- speed; ticker and expiry keys as live).",
     )
     p.add_argument("path", type=Path, help="recording directory (made with gextui --record)")
-    p.add_argument("--speed", type=_positive, default=1.0, help="playback speed multiplier")
-    p.add_argument("--start", type=_clock, default=None, help="start at HH:MM (New York time)")
+    p.add_argument(
+        "--speed",
+        type=_between(*REPLAY_SPEED),
+        default=1.0,
+        metavar="X",
+        help=f"playback speed, {REPLAY_SPEED[0]:g} to {REPLAY_SPEED[1]:g} (default 1)",
+    )
+    p.add_argument(
+        "--start",
+        type=_moment,
+        default=None,
+        metavar="HH:MM[:SS]",
+        help="start at this moment, New York time (or 'YYYY-MM-DD HH:MM'); "
+        "must lie within the recording",
+    )
     p.add_argument("--ticker", type=_ticker, action="append", help="ticker(s) to show")
     p.add_argument("--expiry", type=_expiry, default=None, help="expiry selection")
     p.add_argument("--config", type=Path, default=None, help="settings file (TOML)")
@@ -218,8 +299,16 @@ def replay_parser() -> argparse.ArgumentParser:
 
 
 # --------------------------------------------------------------------------- feeds
-def make_feed(source: str, *, seed: int | None, speed: float, paced: bool) -> tuple[Feed, str]:
-    """Build the feed for ``source``; returns (feed, notice for the user or '')."""
+def make_feed(
+    source: str,
+    *,
+    seed: int | None,
+    speed: float,
+    paced: bool,
+    start: datetime | None = None,
+) -> tuple[Feed, str]:
+    """Build the feed for ``source``; returns (feed, notice for the user or ''). ``speed`` and
+    ``start`` are the simulated market's (given with tastytrade they are a usage error)."""
     from gextui.credentials import load_credentials
     from gextui.feeds.base import FeedError
 
@@ -241,20 +330,34 @@ def make_feed(source: str, *, seed: int | None, speed: float, paced: bool) -> tu
             raise FeedError(
                 "--source tastytrade needs credentials; missing: " + ", ".join(creds.missing())
             )
+        if start is not None or speed != 1.0:
+            raise FeedError(
+                "--start and --speed drive the simulated market; live tastytrade data runs "
+                "at the market's own time (use --source simulated, or drop them)"
+            )
         from gextui.feeds.tastytrade import TastytradeFeed
 
         return TastytradeFeed(creds), notice
     from gextui.feeds.simulated import SimulatedFeed
 
-    return SimulatedFeed(seed=seed or 0, speed=speed, paced=paced), notice
+    return SimulatedFeed(seed=seed or 0, speed=speed, paced=paced, start=start), notice
 
 
 # --------------------------------------------------------------------------- snapshot
 def _print_snapshot(book: ChainBook, args: argparse.Namespace, warnings: list[str]) -> None:
     from gextui import report
+    from gextui.core.expiry import selection_note
     from gextui.core.exposure import compute_exposure
 
     snap = compute_exposure(book, args.expiry)
+    if not snap.expirations:
+        from gextui.core.exposure import live_expirations
+
+        moment = snap.as_of
+        note = selection_note(args.expiry, live_expirations(book, moment), moment)
+        if note:
+            warnings = [*warnings, note]
+            _warn(f"warning: {note}")
     if args.json:
         print(report.to_json(snap, warnings=warnings))
     elif args.csv:
@@ -284,6 +387,7 @@ def run_snapshot(argv: Sequence[str]) -> int:
             from gextui.store.reader import open_recording
 
             recording = open_recording(args.replay, args.ticker)
+            _check_in_range(recording, args.at, "--at")
             book = recording.book_at(args.at)
             # replayed data keeps its origin's label: a simulated session stays "simulated"
             book.source = recording.source or "replay"
@@ -302,7 +406,9 @@ def _collect_from_feed(args: argparse.Namespace) -> tuple[ChainBook, list[str]]:
     from gextui.headless import collect
 
     ticker = args.ticker or "SPX"
-    feed, notice = make_feed(args.source, seed=args.seed, speed=args.speed, paced=False)
+    feed, notice = make_feed(
+        args.source, seed=args.seed, speed=args.speed, paced=False, start=args.start
+    )
     if notice:
         _warn(notice)
     simulated = feed.source.value == "simulated"
@@ -341,12 +447,17 @@ def _collect_from_feed(args: argparse.Namespace) -> tuple[ChainBook, list[str]]:
 
 # --------------------------------------------------------------------------- monitor
 def _settings(args: argparse.Namespace) -> object:
-    from gextui.settings import Settings, SettingsError
+    from gextui.settings import Settings, SettingsError, check_keymap
+    from gextui.ui.app import GexApp
 
     try:
         settings = Settings.load(args.config)
     except SettingsError as exc:
         _fail(str(exc))
+    try:
+        check_keymap(settings.keys, GexApp.keymap_specs())
+    except SettingsError as exc:
+        _fail(f"{settings.path}: {exc}" if settings.path else str(exc))
     overrides = {
         k: v
         for k, v in {
@@ -367,17 +478,37 @@ def run_monitor(argv: Sequence[str]) -> int:
 
     settings = _settings(args)
     tickers = list(args.tickers) or list(getattr(settings, "tickers", ["SPX"])) or ["SPX"]
-    try:
-        feed, notice = make_feed(args.source, seed=args.seed, speed=args.speed, paced=True)
-    except FeedError as exc:
-        _fail(str(exc))
+    root: Path | None = None
     if args.record is not None:
         from gextui.store.recorder import default_recordings_dir
-        from gextui.store.recording_feed import RecordingFeed
 
         root = Path(args.record).expanduser() if args.record else default_recordings_dir()
+        _check_record_dir(root)
+    try:
+        feed, notice = make_feed(
+            args.source, seed=args.seed, speed=args.speed, paced=True, start=args.start
+        )
+    except FeedError as exc:
+        _fail(str(exc))
+    if root is not None:
+        from gextui.store.recording_feed import RecordingFeed
+
         feed = RecordingFeed(feed, root)
     return _run_app(feed, tickers, settings, args.expiry, notice, args.alert_cmd)
+
+
+def _check_record_dir(root: Path) -> None:
+    """``--record DIR`` must be a directory gextui can write (created if missing): checked
+    before the monitor opens, so a bad path is one line, not a monitor that records nothing."""
+    if root.exists() and not root.is_dir():
+        _fail(f"--record {root}: is a file, not a directory")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=root):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        _fail(f"--record {root}: cannot write there ({reason.lower()})")
 
 
 def _run_app(
@@ -417,10 +548,59 @@ def run_replay(argv: Sequence[str]) -> int:
 
     try:
         feed = ReplayFeed(args.path, speed=args.speed, start=args.start)
-        tickers = args.ticker or feed.tickers()
+        tickers = _replay_tickers(args, feed.tickers())
     except (FeedError, RecordingError) as exc:
         _fail(str(exc))
     return _run_app(feed, tickers, settings, args.expiry, "")
+
+
+def _replay_tickers(args: argparse.Namespace, recorded: list[str]) -> list[str]:
+    """The tickers to replay, checked against the recording before the monitor opens: an
+    empty directory, a ticker it lacks, or a start outside it is a one-line error."""
+    from gextui.store.reader import find_recordings, open_recording
+
+    refs = find_recordings(args.path)
+    if not recorded:
+        _fail(
+            f"no recording under {args.path}: no ticker=<T>/date=<D> folders with "
+            "events-*.parquet (record one with `gextui SPX --record DIR`)"
+        )
+    wanted = list(dict.fromkeys(args.ticker or recorded))
+    missing = [t for t in wanted if t not in recorded]
+    if missing:
+        _fail(
+            f"{', '.join(missing)} not in the recording at {args.path} "
+            f"(it has {', '.join(recorded)})"
+        )
+    if args.start is not None:
+        day = args.start.date() if isinstance(args.start, datetime) else None
+        for ticker in wanted:
+            if day is None and len({r.day for r in refs if r.ticker == ticker}) > 1:
+                continue  # several days and a bare time: the replay asks for a date
+            _check_in_range(open_recording(args.path, ticker, day), args.start, "--start")
+    return wanted
+
+
+def _check_in_range(recording: object, at: time | datetime, flag: str) -> None:
+    """Exit 2 unless ``at`` lies within the recorded range (saying what that range is)."""
+    from gextui.store.reader import Recording
+
+    assert isinstance(recording, Recording)
+    first, last = recording.start_time, recording.end_time
+    if first is None or last is None:
+        _fail(f"{recording.path}: the recording holds no complete segment")
+    moment = recording.to_utc(at)
+    if first <= moment <= last:
+        return
+    span = recording.describe_range()
+    side = "before the recording starts" if moment < first else "after the recording ends"
+    _fail(f"{flag} {_ny(moment)} is {side}: {span}")
+
+
+def _ny(moment: datetime) -> str:
+    from gextui.core.expiry import NEW_YORK
+
+    return moment.astimezone(NEW_YORK).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -277,3 +277,61 @@ def _colors(value: object) -> Colors:
     if not isinstance(theme, str):
         raise SettingsError(f"colors.theme: expected a name, got {theme!r}")
     return Colors.from_theme(theme, **{k: v for k, v in table.items()})
+
+
+# --------------------------------------------------------------------------- key bindings
+# the characters a user may write for Textual's key names (so "+" and "plus" clash)
+_KEY_ALIASES: Final = {
+    "+": "plus",
+    "-": "minus",
+    ".": "full_stop",
+    ",": "comma",
+    "?": "question_mark",
+    "[": "left_square_bracket",
+    "]": "right_square_bracket",
+    " ": "space",
+    "/": "slash",
+    "=": "equals_sign",
+}
+
+
+@dataclass(frozen=True)
+class KeySpec:
+    """One remappable binding: its id, its default keys and the modes it is active in
+    (``"live"`` and/or ``"replay"``); two bindings may share a key only if no mode has both."""
+
+    id: str
+    keys: tuple[str, ...]
+    modes: frozenset[str]
+
+
+def _key_name(key: str) -> str:
+    key = key.strip()
+    return _KEY_ALIASES.get(key, key.lower() if len(key) > 1 else key)
+
+
+def check_keymap(overrides: Mapping[str, str], specs: list[KeySpec]) -> None:
+    """Raise :class:`SettingsError` naming the key for an unknown binding id or for two
+    bindings that end up on the same key in the same mode (e.g. remapping a key onto ``q``
+    would silently remove quit)."""
+    known = {s.id: s for s in specs}
+    for binding_id, keys in overrides.items():
+        if binding_id not in known:
+            raise SettingsError(
+                f"keys.{binding_id}: no such binding id (known: {', '.join(sorted(known))})"
+            )
+        if not isinstance(keys, str) or not [k for k in keys.split(",") if k.strip()]:
+            raise SettingsError(f"keys.{binding_id}: expected keys like 'f' or 'f,F'")
+    owners: dict[str, list[KeySpec]] = {}
+    for spec in specs:
+        text = overrides.get(spec.id)
+        chosen = [k for k in text.split(",") if k.strip()] if text is not None else spec.keys
+        for name in dict.fromkeys(_key_name(k) for k in chosen):
+            for other in owners.get(name, []):
+                if other.modes & spec.modes:
+                    changed = spec.id if spec.id in overrides else other.id
+                    raise SettingsError(
+                        f"keys.{changed}: key {name!r} is already bound to "
+                        f"{other.id if changed == spec.id else spec.id}; remap that one too"
+                    )
+            owners.setdefault(name, []).append(spec)

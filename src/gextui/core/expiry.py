@@ -109,6 +109,29 @@ def select_expirations(expirations: Sequence[date], selection: str, as_of: datet
     return [e for e in exps if e == wanted]
 
 
+def selection_note(selection: str, live: Sequence[date], as_of: datetime) -> str | None:
+    """A one-line warning when ``selection`` picks none of the ``live`` expirations at
+    ``as_of`` (naming the nearest ones), else None."""
+    if select_expirations(live, selection, as_of):
+        return None
+    today = ny_date(as_of)
+    sel = parse_selection(selection)
+    when = f"on {today:%a %Y-%m-%d} (New York)" if sel == "0dte" else f"at {today:%Y-%m-%d}"
+    if not live:
+        return f"expiry {sel} selects nothing: no expiration in the chain is live {when}"
+    exps = sorted(set(live))
+    if sel in SELECTIONS:
+        nearest = exps[:3]
+    else:
+        wanted = date.fromisoformat(sel)
+        nearest = sorted(sorted(exps, key=lambda e: (abs((e - wanted).days), e))[:3])
+    listing = ", ".join(e.isoformat() for e in nearest)
+    return (
+        f"expiry {sel} matches no live expiration {when}; all figures are zero. "
+        f"Nearest: {listing} (try --expiry next or --expiry {nearest[0].isoformat()})"
+    )
+
+
 def step_selection(selection: str, expirations: Sequence[date], step: int) -> str:
     """Move through the cycle SELECTIONS + each listed expiration by ``step`` (for ``[``/``]``)."""
     cycle = [*SELECTIONS, *(e.isoformat() for e in sorted(set(expirations)))]

@@ -52,7 +52,7 @@ from gextui.core.exposure import (
     live_expirations,
 )
 from gextui.feeds.base import Feed, FeedError, FeedSession, Source
-from gextui.settings import METRICS, Colors, Settings
+from gextui.settings import METRICS, Colors, KeySpec, Settings, check_keymap
 from gextui.ui.alerts_panel import AlertsPanel
 from gextui.ui.chart import (
     BarData,
@@ -235,6 +235,7 @@ class GexApp(App[None]):
         self._last_batch_at: float | None = None
         self._feed_ended = ""
         self._pending_redraw = False
+        check_keymap(self.settings.keys, self.keymap_specs())
         self._keymap = dict(self.settings.keys)
         self._reset_pending = False  # inside a replay reset group: do not redraw yet
         self._seeked = asyncio.Event()
@@ -1130,6 +1131,23 @@ class GexApp(App[None]):
 
     def _binding_list(self) -> list[Binding]:
         return [b for b in self.BINDINGS if isinstance(b, Binding)]
+
+    @classmethod
+    def keymap_specs(cls) -> list[KeySpec]:
+        """Every remappable binding with the modes it is active in (see ``check_action``):
+        replay controls only in replay, the live ``+``/``-`` strike range only live."""
+        specs = []
+        for b in cls.BINDINGS:
+            if not isinstance(b, Binding) or not b.id:
+                continue
+            if b.id.startswith("replay."):
+                modes = frozenset({"replay"})
+            elif b.id in ("range.widen", "range.narrow"):
+                modes = frozenset({"live"})
+            else:
+                modes = frozenset({"live", "replay"})
+            specs.append(KeySpec(b.id, tuple(b.key.split(",")), modes))
+        return specs
 
     def keys_markdown(self) -> str:
         """The keys table of the help screen (reflecting a remapped keymap)."""
