@@ -87,9 +87,11 @@ def parse_symbols(symbols: pl.Series) -> pl.DataFrame:
     """Vectorised :func:`parse_symbol`: columns root, expiration, type, strike, and
     ``symbol`` (the dxFeed streamer form). Unparseable rows give nulls."""
     s = symbols.str.strip_chars()
-    dx = s.str.extract_groups(_DX_PL)
-    occ = s.str.extract_groups(_OCC_PL)
-    frame = pl.DataFrame({"dx": dx, "occ": occ}).unnest("dx", "occ", separator="_")
+    dx = s.str.extract_groups(_DX_PL).struct.unnest()
+    occ = s.str.extract_groups(_OCC_PL).struct.unnest()
+    frame = pl.concat(
+        [dx.rename(lambda c: f"dx_{c}"), occ.rename(lambda c: f"occ_{c}")], how="horizontal"
+    )
     is_dx = frame["dx_1"].is_not_null()
     out = pl.DataFrame(
         {

@@ -1,0 +1,30 @@
+"""Print ``name==lower-bound`` for every runtime dependency of pyproject.toml (a pip
+constraints file), so CI can install the oldest versions the project claims to support and
+run the tests against them."""
+
+from __future__ import annotations
+
+import re
+import sys
+import tomllib
+from pathlib import Path
+
+BOUND = re.compile(r"^\s*([A-Za-z0-9_.\-\[\]]+)\s*>=\s*([0-9][^,;\s]*)")
+
+
+def main() -> int:
+    project = tomllib.loads(
+        Path(sys.argv[1] if len(sys.argv) > 1 else "pyproject.toml").read_text()
+    )
+    for dep in project["project"]["dependencies"]:
+        m = BOUND.match(dep)
+        if not m:
+            print(f"no lower bound in {dep!r}", file=sys.stderr)
+            return 1
+        name = m.group(1).split("[")[0]
+        print(f"{name}=={m.group(2)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
