@@ -414,3 +414,69 @@ def test_underlying_trade_beats_quote_mid() -> None:
         )
     )
     assert math.isnan(b2.spot)
+
+
+# --------------------------------------------------------------------------- sane values only
+def test_insane_values_are_rejected_counted_and_never_applied() -> None:
+    """inf (e.g. gamma sent as "1e309"), negative OI / volume / prices, IV outside (0, 10),
+    |delta| > 1, negative gamma: counted as rejected, the last good value stays."""
+    inf = float("inf")
+    b = book()
+    good = EventBatch(
+        time=T0,
+        greeks=pl.DataFrame(
+            {
+                "symbol": [C4700, P4700, C4750],
+                "gamma": [0.002, 0.003, 0.001],
+                "delta": [0.5, -0.5, 0.3],
+                "iv": [0.2, 0.25, 0.18],
+                "price": [12.0, 11.0, 3.0],
+            }
+        ),
+        summary=pl.DataFrame({"symbol": [C4700, P4700], "open_interest": [500.0, 700.0]}),
+        trades=pl.DataFrame({"symbol": ["SPX", C4700], "price": [4700.5, 12.5]}),
+    )
+    b.apply(good)
+    res = b.apply(
+        EventBatch(
+            time=T0 + timedelta(seconds=1),
+            greeks=pl.DataFrame(
+                {
+                    "symbol": [C4700, P4700, C4750],
+                    "gamma": [inf, -0.001, 0.004],  # 2 rejected, 1 applied
+                    "delta": [1.5, -1.0, -inf],  # -1.0 is fine
+                    "iv": [0.0, 10.0, 0.3],  # 0 and 10 are outside (0, 10)
+                    "price": [-1.0, float("nan"), 2.5],
+                }
+            ),
+            summary=pl.DataFrame({"symbol": [C4700, P4700], "open_interest": [-5.0, 800.0]}),
+            trades=pl.DataFrame({"symbol": ["SPX", C4700], "price": [-inf, 13.0]}),
+        )
+    )
+    assert res.rejected == 2 + 2 + 2 + 1 + 1 + 1
+    assert res.nan_values == 1
+    assert b.rejected_values == res.rejected
+    assert b.rejected_by_column == {
+        "gamma": 2,
+        "delta": 2,
+        "iv": 2,
+        "price": 1,
+        "open_interest": 1,
+        "spot": 1,
+    }
+    c, p, c2 = row(b, C4700), row(b, P4700), row(b, C4750)
+    assert (c["gamma"], c["delta"], c["iv"], c["price"], c["open_interest"]) == (
+        0.002,
+        0.5,
+        0.2,
+        12.0,
+        500.0,
+    )
+    assert (p["gamma"], p["delta"], p["iv"], p["open_interest"]) == (0.003, -1.0, 0.25, 800.0)
+    assert (c2["gamma"], c2["delta"], c2["iv"], c2["price"]) == (0.004, 0.3, 0.3, 2.5)
+    assert c["last"] == 13.0
+    assert b.spot == 4700.5
+    state = b.arrays().state
+    for name in ("gamma", "delta", "iv", "price", "open_interest"):
+        vals = state[name][~np.isnan(state[name])]
+        assert np.isfinite(vals).all()

@@ -6,7 +6,11 @@ columns aligned with it and is updated in place by :meth:`ChainBook.apply`, whic
 columnar :class:`~gextui.core.events.EventBatch`:
 
 * rows for unknown symbols are counted and skipped;
-* NaN / null values are counted and never overwrite a good value;
+* NaN / null values are counted (``nan_values``) and never overwrite a good value;
+* only finite values within sane bounds are applied (:data:`VALUE_BOUNDS`: open interest,
+  volume and prices ≥ 0, IV in (0, 10), |delta| ≤ 1, gamma ≥ 0); anything else (``inf``,
+  ``1e309``, a negative open interest, …) is counted in ``rejected_values`` (per column in
+  ``rejected_by_column``) and never applied: one bad value cannot poison the totals;
 * rows for the underlying symbol set spot (trade price), prev_close, bid/ask.
 
 :meth:`ChainBook.frame` gives a polars snapshot (a copy; missing values are null).
@@ -15,6 +19,7 @@ columnar :class:`~gextui.core.events.EventBatch`:
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -65,6 +70,34 @@ ROUTES: Final[Mapping[str, tuple[tuple[str, str], ...]]] = {
     "quotes": (("bid", "bid"), ("ask", "ask")),
 }
 
+#: state column → (low, high, low is exclusive, high is exclusive); a value is applied only when
+#: it is finite and inside; NaN is "missing" (counted apart), everything else is rejected
+VALUE_BOUNDS: Final[Mapping[str, tuple[float, float, bool, bool]]] = {
+    "gamma": (0.0, math.inf, False, True),
+    "delta": (-1.0, 1.0, False, False),
+    "iv": (0.0, 10.0, True, True),
+    "theta": (-math.inf, math.inf, True, True),
+    "vega": (-math.inf, math.inf, True, True),
+    "price": (0.0, math.inf, False, True),
+    "open_interest": (0.0, math.inf, False, True),
+    "day_volume": (0.0, math.inf, False, True),
+    "bid": (0.0, math.inf, False, True),
+    "ask": (0.0, math.inf, False, True),
+    "last": (0.0, math.inf, False, True),
+    # the underlying's fields
+    "spot": (0.0, math.inf, False, True),
+    "prev_close": (0.0, math.inf, False, True),
+}
+
+
+def sane(column: str, vals: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
+    """Which of ``vals`` may be applied to ``column`` (finite and within
+    :data:`VALUE_BOUNDS`); NaN is never sane."""
+    lo, hi, lo_open, hi_open = VALUE_BOUNDS[column]
+    ok: npt.NDArray[np.bool_] = (vals > lo) if lo_open else (vals >= lo)
+    ok &= (vals < hi) if hi_open else (vals <= hi)
+    return ok
+
 
 class ChainError(ValueError):
     """An instrument list that cannot make a chain (missing columns, duplicate symbols)."""
@@ -101,6 +134,7 @@ class ApplyResult:
     events: int
     unknown: int
     nan_values: int
+    rejected: int = 0  # values outside VALUE_BOUNDS (or infinite): counted, not applied
 
 
 @dataclass(slots=True)
@@ -176,6 +210,8 @@ class ChainBook:
         self.events_applied = 0
         self.unknown_symbols = 0
         self.nan_values = 0
+        self.rejected_values = 0
+        self.rejected_by_column: dict[str, int] = {}
         self._unknown_seen: set[str] = set()
 
     # ------------------------------------------------------------------ size and lookups
@@ -214,13 +250,15 @@ class ChainBook:
     # ------------------------------------------------------------------ apply
     def apply(self, batch: EventBatch) -> ApplyResult:
         """Upsert every frame of ``batch``. Returns counts for this batch."""
-        events = unknown = nans = 0
+        events = unknown = nans = rejected = 0
         stamp = int(batch.time.timestamp() * 1e6)
         for kind, frame in batch.frames().items():
             events += frame.height
             is_und = frame["symbol"] == self.underlying.symbol
             if is_und.any():
-                nans += self._apply_underlying(kind, frame.filter(is_und))
+                n_nan, n_bad = self._apply_underlying(kind, frame.filter(is_und))
+                nans += n_nan
+                rejected += n_bad
                 frame = frame.filter(~is_und)
                 if not frame.height:
                     continue
@@ -243,9 +281,15 @@ class ChainBook:
                 if src not in frame.columns:
                     continue
                 vals = frame[src].cast(pl.Float64).to_numpy()
-                good = ~np.isnan(vals)
+                good = sane(dst, vals)
                 n_good = int(good.sum())
-                nans += vals.size - n_good
+                if n_good != vals.size:
+                    n_nan = int(np.isnan(vals).sum())
+                    nans += n_nan
+                    n_bad = vals.size - n_good - n_nan
+                    if n_bad:
+                        rejected += n_bad
+                        self._reject(dst, n_bad)
                 if n_good == vals.size:
                     self._state[dst][idx] = vals
                 elif n_good:
@@ -256,13 +300,18 @@ class ChainBook:
         self.events_applied += events
         self.unknown_symbols += unknown
         self.nan_values += nans
+        self.rejected_values += rejected
         if self.as_of is None or batch.time > self.as_of:
             self.set_as_of(batch.time)
         self.version += 1
-        return ApplyResult(events, unknown, nans)
+        return ApplyResult(events, unknown, nans, rejected)
 
-    def _apply_underlying(self, kind: str, frame: pl.DataFrame) -> int:
-        nans = 0
+    def _reject(self, column: str, n: int) -> None:
+        self.rejected_by_column[column] = self.rejected_by_column.get(column, 0) + n
+
+    def _apply_underlying(self, kind: str, frame: pl.DataFrame) -> tuple[int, int]:
+        """Returns (NaN values, rejected values)."""
+        nans = rejected = 0
         u = self.underlying
         targets: Mapping[str, tuple[tuple[str, str], ...]] = {
             "trades": (("price", "spot"), ("day_volume", "day_volume")),
@@ -274,15 +323,21 @@ class ChainBook:
             if src not in frame.columns:
                 continue
             vals = frame[src].cast(pl.Float64).to_numpy()
-            good = vals[~np.isnan(vals)]
-            nans += vals.size - good.size
+            ok = sane(attr, vals)
+            good = vals[ok]
+            n_nan = int(np.isnan(vals).sum())
+            nans += n_nan
+            n_bad = vals.size - good.size - n_nan
+            if n_bad:
+                rejected += n_bad
+                self._reject(attr, n_bad)
             if good.size:
                 setattr(u, attr, float(good[-1]))
                 if attr == "spot":
                     u.spot_from_trade = True
         if kind == "quotes" and not u.spot_from_trade and u.bid > 0 and u.ask > 0:
             u.spot = (u.bid + u.ask) / 2.0  # no trade yet: the mid, until one arrives
-        return nans
+        return nans, rejected
 
     @property
     def unknown_examples(self) -> list[str]:
@@ -297,6 +352,7 @@ class ChainBook:
         clone._updated_us = self._updated_us.copy()
         clone.underlying = replace(self.underlying)
         clone._unknown_seen = set(self._unknown_seen)
+        clone.rejected_by_column = dict(self.rejected_by_column)
         return clone
 
     # ------------------------------------------------------------------ views
