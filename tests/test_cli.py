@@ -439,3 +439,18 @@ def test_help_shows_allowed_values(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0 and "0.25 to 300" in out and "--config" in out
     code, out, _ = run(capsys, "snapshot", "--help")
     assert code == 0 and "--speed" in out and "--start" in out
+
+
+def test_monitor_on_files_checks_them_first(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("hello,world\n1,2\n")
+    line = one_line_error(*run(capsys, "--file", str(bad)))
+    assert "bad.csv" in line
+    line = one_line_error(*run(capsys, "--file", str(tmp_path / "missing.csv")))
+    assert "file not found" in line
+    line = one_line_error(*run(capsys, "SPX", "--file", str(bad)))
+    assert "give tickers or --file, not both" in line
+    line = one_line_error(*run(capsys, "--file", str(bad), "--source", "simulated"))
+    assert "--source cannot be used with --file" in line

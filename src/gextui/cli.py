@@ -52,6 +52,7 @@ examples:
   gextui SPX SPY QQQ --expiry 0dte a watchlist, 0DTE expirations only
   gextui SPX --speed 60 --seed 7   a simulated day in minutes, reproducible
   gextui SPX --record              record every event to Parquet while watching
+  gextui --file spx_quotedata.csv  the monitor on a CBOE download (r re-reads it)
   gextui snapshot --file spx_quotedata.csv --json
 """
 
@@ -193,6 +194,15 @@ def monitor_parser() -> argparse.ArgumentParser:
         help="expirations: 0dte, next, week, month, all, ex-next or YYYY-MM-DD (default: all)",
     )
     _add_feed_options(p)
+    p.add_argument(
+        "--file",
+        type=Path,
+        action="append",
+        default=None,
+        metavar="CBOE_FILE",
+        help="open the monitor on a CBOE delayed-quotes download (CSV or JSON) instead of a "
+        "feed; repeat for more tabs; re-read when it changes on disk, or with r",
+    )
     p.add_argument(
         "--record",
         nargs="?",
@@ -477,6 +487,8 @@ def run_monitor(argv: Sequence[str]) -> int:
     from gextui.feeds.base import FeedError
 
     settings = _settings(args)
+    if args.file:
+        return _run_files(args, settings)
     tickers = list(args.tickers) or list(getattr(settings, "tickers", ["SPX"])) or ["SPX"]
     root: Path | None = None
     if args.record is not None:
@@ -495,6 +507,34 @@ def run_monitor(argv: Sequence[str]) -> int:
 
         feed = RecordingFeed(feed, root)
     return _run_app(feed, tickers, settings, args.expiry, notice, args.alert_cmd)
+
+
+def _run_files(args: argparse.Namespace, settings: object) -> int:
+    """``gextui --file a.csv [--file b.json]``: the monitor on CBOE files, a tab per file."""
+    from gextui.feeds.base import FeedError
+    from gextui.feeds.file_watch import CboeFilesFeed
+
+    if args.tickers:
+        _fail("give tickers or --file, not both (each file names its own ticker)")
+    clashing = [
+        flag
+        for flag, given in (
+            ("--source", args.source != "auto"),
+            ("--seed", args.seed is not None),
+            ("--speed", args.speed != 1.0),
+            ("--start", args.start is not None),
+            ("--record", args.record is not None),
+        )
+        if given
+    ]
+    if clashing:
+        _fail(f"{', '.join(clashing)} cannot be used with --file (the file is the data)")
+    feed = CboeFilesFeed(args.file)
+    try:
+        tickers = feed.load()
+    except FeedError as exc:
+        _fail(str(exc))
+    return _run_app(feed, tickers, settings, args.expiry, "", args.alert_cmd)
 
 
 def _check_record_dir(root: Path) -> None:

@@ -10,7 +10,7 @@ A :class:`Feed` (simulated, tastytrade, CBOE file, replay) is opened for a ticke
    columnar shape ChainBook applies, until the session is closed (or the source ends: a file or
    a replay reaching its end);
 3. ``session.status`` – a :class:`FeedStatus` the UI shows (connecting / live / stale /
-   reconnecting / closed, with a reason);
+   reconnecting / closed / market closed, with a reason);
 4. ``await session.set_expirations(dates | None)`` – a hint of which expirations the user looks
    at (a live source subscribes only those; ``None`` means all);
 5. ``await session.aclose()``.
@@ -59,6 +59,7 @@ class FeedState(enum.StrEnum):
     STALE = "stale"
     RECONNECTING = "reconnecting"
     CLOSED = "closed"
+    MARKET_CLOSED = "market closed"  # connected, but outside the regular session: no updates
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +110,15 @@ class FeedSession(Protocol):
     async def set_expirations(self, expirations: Sequence[date] | None) -> None: ...
 
     async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class ReloadableSession(Protocol):
+    """A session over data that can be read again on request (a CBOE file on disk)."""
+
+    def request_reload(self) -> None:
+        """Read the source again now; the next batch (``meta["reset"] == "1"``) carries it."""
+        ...
 
 
 @runtime_checkable

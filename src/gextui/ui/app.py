@@ -51,7 +51,7 @@ from gextui.core.exposure import (
     exposure_by_expiration,
     live_expirations,
 )
-from gextui.feeds.base import Feed, FeedError, FeedSession, Source
+from gextui.feeds.base import Feed, FeedError, FeedSession, ReloadableSession, Source
 from gextui.settings import METRICS, Colors, KeySpec, Settings, check_keymap
 from gextui.ui.alerts_panel import AlertsPanel
 from gextui.ui.chart import (
@@ -178,6 +178,7 @@ class GexApp(App[None]):
         Binding("h", "toggle_history", "History", id="view.history"),
         Binding("a", "toggle_alerts", "Alerts log", id="view.alerts"),
         Binding("p", "pause", "Pause", id="app.pause"),
+        Binding("r", "reload", "Reload file", id="file.reload"),
     ]
 
     ticker: reactive[str] = reactive("", init=False)
@@ -957,10 +958,20 @@ class GexApp(App[None]):
         replay = self.is_replay
         if action in ("speed", "replay_toggle", "seek"):
             return replay
+        if action == "reload":
+            return self.feed.source is Source.FILE
         if action in ("widen", "narrow") and parameters == ("key",) and replay:
             return False
         # let modal screens use tab
         return not (action in ("next_ticker", "prev_ticker") and len(self.screen_stack) > 1)
+
+    def action_reload(self) -> None:
+        """Read the CBOE file of the ticker on screen again (it is also re-read by itself
+        when it changes on disk)."""
+        session = self._session
+        if isinstance(session, ReloadableSession):
+            session.request_reload()
+            self.notify(f"reloading {self.ticker} from its file", timeout=3)
 
     def action_next_ticker(self) -> None:
         self._step_ticker(1)
