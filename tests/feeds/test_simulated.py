@@ -1,8 +1,9 @@
 """The built-in simulated market (gextui.feeds.simulated): chain shape, model sanity,
-determinism, greeks consistency, 0DTE decay, event rate and ChainBook coverage.
+determinism, greeks consistency, 0DTE decay, event rate, ChainBook coverage, market hours,
+the known universe and one coherent market on one clock.
 
-All tests run unpaced (``paced=False``) with a fixed market clock start; nothing here
-asserts wall-clock timing.
+All tests run unpaced (``paced=False``) with a pinned seed and market clock start; nothing
+here reads the wall clock or asserts wall-clock timing.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from gextui.feeds.sim_chain import (
     nyse_holidays,
     third_friday,
 )
-from gextui.feeds.simulated import SimulatedFeed, SimulatedSession, default_start
+from gextui.feeds.simulated import KNOWN_TICKERS, SimulatedFeed, SimulatedSession, default_start
 
 MONDAY_10 = datetime(2026, 11, 23, 10, 0, tzinfo=NEW_YORK)  # a Monday, in session
 MONDAY = MONDAY_10.date()
@@ -119,26 +120,23 @@ def test_nyse_holidays() -> None:
     assert date(2027, 12, 24) in nyse_holidays(2027)  # Christmas on a Saturday
     assert date(2027, 12, 31) not in nyse_holidays(2027)  # Saturday New Year: not observed
     thanksgiving_noon = datetime(2026, 11, 26, 12, 0, tzinfo=NEW_YORK)
-    start, _ = default_start(thanksgiving_noon)
-    assert start == datetime(2026, 11, 25, 10, 0, tzinfo=NEW_YORK)
     session = open_session("SPX", start=thanksgiving_noon)
     assert {b.meta["market"] for b in batches(session, 3)} == {"closed"}
+    assert session.status.state is FeedState.MARKET_CLOSED
+    assert session.status.reason == "simulated market — opens Fri Nov 27 09:30 ET"
 
 
-def test_default_start_reason_is_in_status() -> None:
-    start, why = default_start(datetime(2026, 11, 22, 12, 0, tzinfo=NEW_YORK))  # Sunday
-    assert start == datetime(2026, 11, 20, 10, 0, tzinfo=NEW_YORK)  # Friday 10:00
-    assert "closed" in why
-    assert default_start(datetime(2026, 11, 23, 20, 0, tzinfo=NEW_YORK))[0] == MONDAY_10
-    before_open = datetime(2026, 11, 23, 8, 0, tzinfo=NEW_YORK)
-    assert default_start(before_open)[0] == MONDAY_10  # pre-open → today's session
-    in_session = datetime(2026, 11, 24, 11, 15, tzinfo=NEW_YORK)
-    assert default_start(in_session) == (in_session, "")
-    feed = SimulatedFeed(paced=False)
-    session = asyncio.run(feed.open("IWM"))
-    session.step()
-    assert session.status.reason.startswith("simulated market")
-    assert feed.start_reason in session.status.reason
+def test_default_start_is_now_in_new_york() -> None:
+    """No start: the clock starts now (a closed market at night shows the last close)."""
+    for now in (
+        datetime(2026, 11, 22, 12, 0, tzinfo=NEW_YORK),  # Sunday
+        datetime(2026, 11, 24, 20, 0, tzinfo=NEW_YORK),  # after hours
+        datetime(2026, 11, 24, 15, 30, tzinfo=NEW_YORK).astimezone(),  # any zone in
+    ):
+        start = default_start(now)
+        assert start == now and start.tzinfo is NEW_YORK
+    naive = SimulatedFeed(paced=False, start=datetime(2026, 11, 24, 10, 0))  # naive = New York
+    assert naive.start == datetime(2026, 11, 24, 10, 0, tzinfo=NEW_YORK)
 
 
 @pytest.mark.parametrize("bad", ["", "   ", "SP-X", "$SPX", "A B", "ÄBC", "X" * 11, "1ABC"])
@@ -146,6 +144,17 @@ async def test_invalid_tickers_are_rejected(bad: str) -> None:
     feed = SimulatedFeed(paced=False, start=MONDAY_10)
     with pytest.raises(UnknownTickerError):
         await feed.open(bad)
+
+
+@pytest.mark.parametrize("name", ["FOOBAR", "foobar", "XYZ", "ES"])
+async def test_unknown_ticker_is_refused_not_invented(name: str) -> None:
+    feed = SimulatedFeed(paced=False, start=MONDAY_10)
+    with pytest.raises(UnknownTickerError) as err:
+        await feed.open(name)
+    message = str(err.value)
+    assert message.startswith(f"no simulated chain for {name.upper()}; known: SPX, SPY, ")
+    assert "\n" not in message
+    assert message.endswith(", ".join(KNOWN_TICKERS[-3:]))
 
 
 def test_bad_parameters() -> None:
@@ -200,7 +209,7 @@ def test_spx_expiration_calendar(spx: SimulatedSession) -> None:
 def test_spx_strike_grid(spx: SimulatedSession) -> None:
     inst = spx.chain.instruments
     spot = spx.market.spot0
-    assert 5700 < spot < 6300
+    assert 6700 < spot < 7100
     for exp in (MONDAY, third_friday(2026, 12)):
         ks = np.unique(
             inst.filter((pl.col("expiration") == exp) & (pl.col("root") == "SPXW"))["strike"]
@@ -217,10 +226,12 @@ def test_spx_strike_grid(spx: SimulatedSession) -> None:
 
 def test_other_tickers() -> None:
     for ticker, roots, lo, hi in (
-        ("SPY", {"SPY"}, 550, 650),
-        ("QQQ", {"QQQ"}, 470, 580),
-        ("IWM", {"IWM"}, 200, 260),
-        ("NDX", {"NDX", "NDXP"}, 19_000, 23_000),
+        ("SPY", {"SPY"}, 670, 705),
+        ("QQQ", {"QQQ"}, 610, 640),
+        ("IWM", {"IWM"}, 240, 256),
+        ("DIA", {"DIA"}, 465, 495),
+        ("NDX", {"NDX", "NDXP"}, 25_000, 26_200),
+        ("RUT", {"RUT", "RUTW"}, 2_420, 2_580),
     ):
         s = open_session(ticker)
         inst = s.chain.instruments
@@ -231,14 +242,14 @@ def test_other_tickers() -> None:
     ndx = open_session("NDX").chain.instruments
     ndx_am = set(ndx.filter(pl.col("root") == "NDX")["expiration"])
     assert all(d == monthly_expiration(d.year, d.month) for d in ndx_am)
-    # any other name: a generic equity chain, spot derived from the name only
-    a1, a2 = open_session("aapl"), open_session("AAPL", seed=99)
-    assert a1.chain.ticker == "AAPL"
-    assert a1.chain.underlying_symbol == "AAPL"
-    assert abs(a1.market.spot0 / a2.market.spot0 - 1) < 0.06  # same name → same stock
-    assert 15 < a1.market.spot0 < 700
-    spots = {open_session(t).market.spot0 for t in ("ZZZ", "ABCD", "Q1")}
-    assert len(spots) == 3
+    # large caps at plausible levels (not derived from the name: META is no $42 stock)
+    for ticker, lo, hi in (("AAPL", 250, 310), ("META", 630, 770), ("NVDA", 170, 210)):
+        s = open_session(ticker.lower())
+        assert s.chain.ticker == ticker and s.chain.underlying_symbol == ticker
+        assert lo < s.market.spot0 < hi, ticker
+        assert MONDAY not in set(s.chain.instruments["expiration"])  # Friday weeklies
+        assert s.chain.instruments.height > 500
+    assert {"SPX", "SPY", "NDX", "QQQ", "IWM", "AAPL", "MSFT", "NVDA", "TSLA"} <= set(KNOWN_TICKERS)
 
 
 # ---------------------------------------------------------------------- model sanity
@@ -335,16 +346,94 @@ def test_different_seed_different_events() -> None:
     assert not np.array_equal(s1.market.open_interest, s2.market.open_interest)
 
 
-def test_tickers_have_independent_streams() -> None:
-    """Opening another ticker in between does not change a ticker's events."""
-    alone = open_session("QQQ", seed=5)
-    feed = SimulatedFeed(seed=5, paced=False, start=MONDAY_10)
-    spy = asyncio.run(feed.open("SPY"))
-    for _ in range(3):
-        spy.step()
-    qqq = asyncio.run(feed.open("QQQ"))
-    for a, b in zip(batches(alone, 15), batches(qqq, 15), strict=True):
+def test_same_seed_and_start_are_bit_reproducible() -> None:
+    """Two feeds, same seed and start, same opens and steps: identical batches, for several
+    tickers interleaved, across the 16:00 close and into the closed market."""
+    start = datetime(2026, 11, 24, 15, 59, tzinfo=NEW_YORK)
+
+    def run() -> list[EventBatch]:
+        feed = SimulatedFeed(seed=21, paced=False, start=start, speed=60)
+        spx = asyncio.run(feed.open("SPX"))
+        out = [spx.step() for _ in range(5)]
+        spy = asyncio.run(feed.open("SPY"))
+        aapl = asyncio.run(feed.open("AAPL"))
+        for _ in range(15):
+            out += [spx.step(), spy.step(), aapl.step()]
+        return out
+
+    first, second = run(), run()
+    assert len(first) == len(second) == 50
+    for a, b in zip(first, second, strict=True):
         assert_same_batch(a, b)
+    assert {b.meta["market"] for b in first} == {"open", "closed"}
+
+
+def test_a_later_ticker_joins_at_the_shared_clock() -> None:
+    """One clock: a ticker opened later starts where the market is, at the price the market
+    has there, whenever it was opened."""
+    feed = SimulatedFeed(seed=5, paced=False, start=MONDAY_10)
+    spx = asyncio.run(feed.open("SPX"))
+    spx_batches = list(batches(spx, 30))
+    late = asyncio.run(feed.open("SPY"))
+    assert late.market.start == spx_batches[-1].time + timedelta(seconds=0.1)
+    joined = late.step()
+    assert joined.meta["batch"] == "30" and joined.time > spx_batches[-1].time
+    # the same SPY opened at the start of another feed has the same price at batch 30 …
+    other = SimulatedFeed(seed=5, paced=False, start=MONDAY_10)
+    early = asyncio.run(other.open("SPY"))
+    early_batches = list(batches(early, 31))
+    assert early_batches[-1].time == joined.time
+
+    def spy_prices(batch: EventBatch) -> list[float]:
+        assert batch.trades is not None
+        return batch.trades.filter(pl.col("symbol") == "SPY")["price"].to_list()
+
+    assert spy_prices(joined) == spy_prices(early_batches[-1])
+    # … and SPY's clock follows the shared one: never behind SPX's newest batch
+    assert int(late.step().meta["batch"]) == 31
+    assert int(spx.step().meta["batch"]) == 30
+
+
+def _last_underlying(batch: EventBatch, symbol: str) -> float | None:
+    if batch.trades is None:
+        return None
+    prices = batch.trades.filter(pl.col("symbol") == symbol)["price"]
+    return float(prices[-1]) if prices.len() else None
+
+
+def test_one_coherent_market() -> None:
+    """SPY ≈ SPX / 10 with a small basis, QQQ ≈ NDX / 41, IWM ≈ RUT / 10, print by print; large
+    caps move with the index (correlated returns) but not in lockstep."""
+    feed = SimulatedFeed(seed=8, paced=False, start=MONDAY_10, speed=600)
+    names = ("SPX", "SPY", "NDX", "QQQ", "RUT", "IWM", "AAPL", "NVDA", "JPM")
+    sessions = {n: asyncio.run(feed.open(n)) for n in names}
+    paths: dict[str, list[float]] = {n: [] for n in names}
+    for _ in range(300):  # 10:00 → 15:00 market time, every minute
+        for name, session in sessions.items():
+            price = _last_underlying(session.step(), name)
+            assert price is not None
+            paths[name].append(price)
+    p = {n: np.asarray(v) for n, v in paths.items()}
+    for etf, index, ratio in (
+        ("SPY", "SPX", 0.09965),
+        ("QQQ", "NDX", 1 / 41),
+        ("IWM", "RUT", 0.0992),
+    ):
+        basis = p[etf] / (p[index] * ratio) - 1
+        assert np.abs(basis).max() < 2e-4, etf  # a few cents: one market on one clock
+    returns = {n: np.diff(np.log(v)) for n, v in p.items()}
+    assert returns["SPX"].std() > 0
+
+    def corr(a: str, b: str) -> float:
+        return float(np.corrcoef(returns[a], returns[b])[0, 1])
+
+    assert corr("SPY", "SPX") > 0.99 and corr("QQQ", "NDX") > 0.99
+    assert 0.6 < corr("NDX", "SPX") < 0.99
+    assert 0.2 < corr("AAPL", "SPX") < 0.8 and 0.2 < corr("NVDA", "SPX") < 0.8
+    assert corr("NVDA", "NDX") > corr("JPM", "NDX")  # tech moves with tech
+    # each has its own chain around its own spot
+    assert sessions["SPY"].chain.instruments["root"].unique().to_list() == ["SPY"]
+    assert abs(sessions["QQQ"].market.spot0 * 41 / sessions["NDX"].market.spot0 - 1) < 1e-3
 
 
 # ---------------------------------------------------------------------- greeks
@@ -396,11 +485,15 @@ def test_0dte_decays_and_atm_gamma_grows() -> None:
     seen: list[tuple[datetime, float, float]] = []
     after_close_0dte = 0
     for batch in batches(session, 420):  # 10:00 → 17:00
+        local = batch.time.astimezone(NEW_YORK)
+        if local.hour >= 16 and local.minute > 0:  # closed: no events at all
+            assert batch.n_events == 0, local
+            after_close_0dte += 0 if batch.greeks is None else batch.greeks.height
+            continue
         assert batch.greeks is not None and batch.trades is not None
         spot = float(batch.trades.filter(pl.col("symbol") == "SPX")["price"][-1])
         zero_now = batch.greeks.filter(pl.col("symbol").str.starts_with(prefix))
-        local = batch.time.astimezone(NEW_YORK)
-        if local.hour >= 16:
+        if local.hour >= 16:  # the 16:00 batch: the last prints, the 0DTE is settled
             after_close_0dte += zero_now.height
             continue
         window = [*window[1 - cycle :], zero_now.with_columns(spot=pl.lit(spot))]
@@ -451,7 +544,7 @@ def test_book_coverage_after_one_greeks_interval() -> None:
         with_greeks, with_oi, total = book.coverage()
         assert with_greeks >= 0.95 * total
         assert with_oi >= 0.95 * total
-        assert 5700 < book.spot < 6300
+        assert 6700 < book.spot < 7100
         assert not np.isnan(book.underlying.prev_close)
 
 
@@ -472,14 +565,80 @@ def test_day_volume_accumulates() -> None:
 
 
 def test_market_closed_price_stands_still() -> None:
+    """A weekend: the snapshot (Summary, the last price, one Greeks cycle) fills the book at
+    once, then batches carry no events; status "market closed" with the next open."""
     session = open_session("SPX", start=datetime(2026, 11, 21, 12, 0, tzinfo=NEW_YORK))  # Sat
-    prices = set()
-    for batch in batches(session, 50):
-        assert batch.trades is not None
+    book = session.chain.new_book()
+    got = list(batches(session, 50))
+    cycle = session.warmup_batches
+    for batch in got:
         assert batch.meta["market"] == "closed"
-        prices.update(batch.trades.filter(pl.col("symbol") == "SPX")["price"].to_list())
-        assert batch.trades.height == 1 or batch.time == session.market.start
-    assert len(prices) == 1
+        book.apply(batch)
+    assert got[0].summary is not None and _last_underlying(got[0], "SPX") is not None
+    assert all(b.greeks is not None and b.greeks.height for b in got[:cycle])
+    assert [b.n_events for b in got[cycle:]] == [0] * (50 - cycle)
+    with_greeks, with_oi, total = book.coverage()
+    assert with_greeks == with_oi == total  # the close state, complete
+    assert book.spot == session.market.spot0
+    assert session.status.state is FeedState.MARKET_CLOSED
+    assert session.status.reason == "simulated market — opens Mon Nov 23 09:30 ET"
+    assert book.as_of == got[-1].time  # the clock moves on
+
+
+def test_night_start_shows_the_last_close() -> None:
+    """Started after the close (what "now" gives at night): the last session's close state,
+    full at once — its day volume, no 0DTE of the day (settled) — then quiet until 09:30."""
+    night = datetime(2026, 11, 24, 20, 0, tzinfo=NEW_YORK)  # Tuesday evening
+    session = open_session("SPY", start=night, speed=3600)  # six market minutes per batch
+    exps = set(session.chain.instruments["expiration"])
+    assert night.date() not in exps and date(2026, 11, 25) in exps
+    book = session.chain.new_book()
+    for batch in batches(session, session.warmup_batches):
+        book.apply(batch)
+    assert book.coverage()[0] == book.coverage()[2]
+    assert np.nansum(book.column("day_volume")) > 1e6  # the whole session's volume
+    assert session.status.reason == "simulated market — opens Wed Nov 25 09:30 ET"
+    spot = book.spot
+    quiet = list(batches(session, 140))  # past 09:30 Wednesday
+    for batch in quiet:
+        if batch.meta["market"] == "closed":
+            assert batch.n_events == 0
+    opened = [b for b in quiet if b.n_events]
+    assert opened and opened[0].time.astimezone(NEW_YORK).strftime("%a %H:%M") == "Wed 09:36"
+    assert opened[0].summary is not None  # a new session: prev close, rolled open interest
+    prev = opened[0].summary.filter(pl.col("symbol") == "SPY")["prev_close"][0]
+    assert prev == spot  # yesterday's close is what the closed market showed
+    assert session.status.state is FeedState.LIVE
+
+
+def test_the_clock_closes_the_market_at_16_and_reopens_next_trading_day() -> None:
+    """A clock running across 16:00: the 0DTE stops, the spot freezes, no events, status
+    "market closed"; Wednesday before Thanksgiving → Friday 09:30 opens a new session."""
+    start = datetime(2026, 11, 25, 15, 50, tzinfo=NEW_YORK)  # Wednesday
+    session = open_session("SPX", start=start, speed=3600)  # an hour per batch … six minutes
+    zero = set(session.chain.instruments.filter(pl.col("expiration") == start.date())["symbol"])
+    assert zero
+    spots: list[tuple[datetime, float | None, int, str]] = []
+    for batch in batches(session, 430):  # 43 hours … 2026-11-27 10:50
+        greeks_0dte = 0
+        if batch.greeks is not None:
+            greeks_0dte = int(batch.greeks["symbol"].is_in(list(zero)).sum())
+        spots.append(
+            (batch.time.astimezone(NEW_YORK), _last_underlying(batch, "SPX"), greeks_0dte,
+             batch.meta["market"])
+        )  # fmt: skip
+        local = batch.time.astimezone(NEW_YORK)
+        if local.hour == 18 and local.minute == 0:
+            assert session.status.state is FeedState.MARKET_CLOSED
+            assert session.status.reason == "simulated market — opens Fri Nov 27 09:30 ET"
+    closed = [s for s in spots if s[3] == "closed"]
+    after_close = [s for s in closed if s[0] > start.replace(hour=16)]
+    assert after_close and all(s[1] is None and s[2] == 0 for s in after_close)
+    assert not any(s[0].date() == date(2026, 11, 26) and s[3] == "open" for s in spots)
+    reopened = [s for s in spots if s[3] == "open" and s[0].date() == date(2026, 11, 27)]
+    assert reopened and reopened[0][0].strftime("%H:%M") == "09:32"  # 15:50 + 6 min steps
+    assert all(s[2] == 0 for s in reopened)  # the expired 0DTE never comes back
+    assert session.status.state is FeedState.LIVE
 
 
 def test_new_session_rolls_over() -> None:
@@ -516,19 +675,20 @@ async def test_set_expirations_limits_greeks() -> None:
     assert (await feed.open("SPX")).step().greeks is not None
 
 
-async def test_switching_back_continues() -> None:
+async def test_switching_back_catches_up_with_the_shared_clock() -> None:
     feed = SimulatedFeed(seed=4, paced=False, start=MONDAY_10)
     spx = await feed.open("SPX")
     last = [spx.step() for _ in range(7)][-1]
     await spx.aclose()
     qqq = await feed.open("QQQ")
-    qqq.step()
+    qqq_batch = qqq.step()
+    assert qqq_batch.meta["batch"] == "7"  # QQQ joined at the shared clock
     await qqq.aclose()
     again = await feed.open("SPX")
     assert again.chain.instruments.equals(spx.chain.instruments)
     batch = again.step()
-    assert batch.time == last.time + timedelta(seconds=0.1)  # the clock continues
-    assert batch.meta["batch"] == "7"
+    assert batch.time == last.time + timedelta(seconds=0.2)  # never behind QQQ's clock
+    assert batch.meta["batch"] == "8"
     assert batch.summary is not None  # a fresh subscriber gets the snapshot
     assert batch.summary.height == len(again.chain.instruments) + 1
     book = again.chain.new_book()

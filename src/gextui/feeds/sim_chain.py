@@ -5,17 +5,20 @@ behaves as it would on live data, but no number is a market observation.
 
 Tickers
 -------
-* ``SPX`` (spot ≈ 6000): PM-settled ``SPXW`` dailies every trading day Monday–Friday for six
+* ``SPX`` (spot ≈ 6900): PM-settled ``SPXW`` dailies every trading day Monday–Friday for six
   weeks (including the start day's 0DTE), Friday weeklies for three months, monthlies and
   end-of-quarter expirations for a year, and AM-settled ``SPX`` monthlies (root ``SPX``) on
   third Fridays only; December LEAPS out to about two years. Strikes every 5 near
   the money, then 25, then 100 further out. About 20,000 contracts.
-* ``NDX`` (≈ 21000): ``NDXP`` dailies (PM) + ``NDX`` AM monthlies, strikes 25 / 100 / 500.
-* ``SPY`` (≈ 600), ``QQQ`` (≈ 520), ``IWM`` (≈ 230): daily expirations Monday–Friday, monthlies,
-  quarterlies, January/December LEAPS; strikes every 1 near the money, then 5, then 10.
-* Any other alphanumeric ticker: a generic equity chain (Friday weeklies, monthlies, January
-  LEAPS) whose spot, volatility and strike steps are derived deterministically from the name
-  (a SHA-256 hash), so ``XYZ`` is always the same fictional stock.
+* ``NDX`` (≈ 25600): ``NDXP`` dailies (PM) + ``NDX`` AM monthlies, strikes 25 / 100 / 500;
+  ``RUT`` (≈ 2500): ``RUTW`` dailies + ``RUT`` AM monthlies.
+* ``SPY`` (≈ 688 = SPX / 10 less a basis), ``QQQ`` (≈ NDX / 41), ``IWM`` (≈ RUT / 10), ``DIA``
+  (≈ 480): daily expirations Monday–Friday, monthlies, quarterlies, January/December LEAPS;
+  strikes every 1 near the money, then 5, then 10.
+* Large caps (AAPL, MSFT, NVDA, AMZN, META, GOOGL, TSLA, AVGO, AMD, NFLX, JPM) at plausible
+  levels: Friday weeklies, monthlies, January LEAPS, strike steps by price.
+* Any other name is refused (:class:`UnknownTickerError` listing the known ones): the simulator
+  does not invent chains. The levels live in one table, ``_KNOWN``.
 
 NYSE full-day holidays are applied by rule (no expirations on them; a monthly or weekly whose
 Friday is a holiday expires the trading day before); early 13:00 closes are not modelled.
@@ -69,7 +72,13 @@ PUT_TAIL_WEIGHT: Final = 1.0  # a hump of protective puts ~3 sd below spot
 
 @dataclass(frozen=True, slots=True)
 class TickerProfile:
-    """Static description of one simulated underlying and its option chain."""
+    """Static description of one simulated underlying and its option chain.
+
+    The last five fields place it in the one coherent simulated market
+    (:class:`gextui.feeds.sim_market.MarketPath`): a ``parent`` (an ETF on an index: price =
+    parent × ``ratio`` × a tiny basis noise), or loadings on the market factor (``beta``) and a
+    sector factor (``sector``, ``sector_beta``); the rest of its volatility is its own.
+    """
 
     ticker: str
     underlying_symbol: str
@@ -86,30 +95,85 @@ class TickerProfile:
     vol_spot_beta: float  # d ln(vol level) / d ln(spot) = −beta
     total_oi: float  # total open interest of the chain (contracts)
     is_index: bool  # index: the underlying has no volume
+    parent: str | None = None  # an ETF tracking this index (SPY → SPX)
+    ratio: float = 1.0  # price ≈ parent × ratio
+    beta: float = 1.0  # loading on the market factor (SPX = 1)
+    sector: str | None = None  # "tech" | "small" | "dow" | None
+    sector_beta: float = 0.0
 
 
+def _equity(
+    ticker: str, spot: float, vol: float, total_oi: float, beta: float, tech: float = 0.0
+) -> TickerProfile:
+    """A large-cap stock: Friday weeklies, monthlies, January LEAPS; steps by price."""
+    if spot < 50:
+        steps = (0.5, 2.5, 5.0)
+    elif spot < 150:
+        steps = (1.0, 5.0, 10.0)
+    elif spot < 400:
+        steps = (2.5, 5.0, 10.0)
+    else:
+        steps = (5.0, 10.0, 25.0)
+    return TickerProfile(
+        ticker, ticker, spot, ticker, None, "equity", steps, (steps[2] * 2, steps[2]),
+        vol, vol * 1.08, 0.5, 0.8, 2.5, total_oi, False,
+        beta=beta, sector="tech" if tech else None, sector_beta=tech,
+    )  # fmt: skip
+
+
+# The simulated universe: reference levels (round numbers, plausible for late 2026; the seed
+# moves each start by about ±1 %). ETFs follow their index: SPY ≈ SPX / 10, QQQ ≈ NDX / 41,
+# IWM ≈ RUT / 10, each with its own small basis.
+SPX_REF: Final = 6900.0
+NDX_REF: Final = 25600.0
+RUT_REF: Final = 2500.0
 _KNOWN: Final[dict[str, TickerProfile]] = {
     "SPX": TickerProfile(
-        "SPX", "SPX", 6000.0, "SPXW", "SPX", "index", (5.0, 25.0, 100.0), (100.0, 50.0),
+        "SPX", "SPX", SPX_REF, "SPXW", "SPX", "index", (5.0, 25.0, 100.0), (100.0, 50.0),
         0.11, 0.19, 1.0, 1.0, 5.0, 16e6, True,
     ),
-    "NDX": TickerProfile(
-        "NDX", "NDX", 21000.0, "NDXP", "NDX", "index", (25.0, 100.0, 500.0), (500.0, 100.0),
-        0.15, 0.22, 0.9, 0.9, 4.5, 1.2e6, True,
-    ),
     "SPY": TickerProfile(
-        "SPY", "SPY", 600.0, "SPY", None, "etf", (1.0, 5.0, 10.0), (10.0, 5.0),
-        0.11, 0.19, 1.0, 1.0, 5.0, 18e6, False,
+        "SPY", "SPY", SPX_REF * 0.09965, "SPY", None, "etf", (1.0, 5.0, 10.0), (10.0, 5.0),
+        0.11, 0.19, 1.0, 1.0, 5.0, 18e6, False, parent="SPX", ratio=0.09965,
+    ),
+    "NDX": TickerProfile(
+        "NDX", "NDX", NDX_REF, "NDXP", "NDX", "index", (25.0, 100.0, 500.0), (500.0, 100.0),
+        0.15, 0.22, 0.9, 0.9, 4.5, 1.2e6, True, beta=1.2, sector="tech", sector_beta=1.0,
     ),
     "QQQ": TickerProfile(
-        "QQQ", "QQQ", 520.0, "QQQ", None, "etf", (1.0, 5.0, 10.0), (10.0, 5.0),
-        0.15, 0.22, 0.9, 0.9, 4.5, 9e6, False,
+        "QQQ", "QQQ", NDX_REF / 41.0, "QQQ", None, "etf", (1.0, 5.0, 10.0), (10.0, 5.0),
+        0.15, 0.22, 0.9, 0.9, 4.5, 9e6, False, parent="NDX", ratio=1 / 41.0,
+    ),
+    "RUT": TickerProfile(
+        "RUT", "RUT", RUT_REF, "RUTW", "RUT", "index", (5.0, 25.0, 100.0), (100.0, 50.0),
+        0.18, 0.24, 0.8, 0.9, 4.0, 0.6e6, True, beta=1.1, sector="small", sector_beta=1.0,
     ),
     "IWM": TickerProfile(
-        "IWM", "IWM", 230.0, "IWM", None, "etf", (1.0, 5.0, 10.0), (10.0, 5.0),
-        0.18, 0.24, 0.8, 0.9, 4.0, 5e6, False,
+        "IWM", "IWM", RUT_REF * 0.0992, "IWM", None, "etf", (1.0, 5.0, 10.0), (10.0, 5.0),
+        0.18, 0.24, 0.8, 0.9, 4.0, 5e6, False, parent="RUT", ratio=0.0992,
     ),
+    "DIA": TickerProfile(
+        "DIA", "DIA", 480.0, "DIA", None, "etf", (1.0, 5.0, 10.0), (10.0, 5.0),
+        0.10, 0.17, 1.0, 1.0, 5.0, 0.5e6, False, beta=0.9, sector="dow", sector_beta=1.0,
+    ),
+    "AAPL": _equity("AAPL", 280.0, 0.24, 4e6, 1.05, 0.6),
+    "MSFT": _equity("MSFT", 520.0, 0.22, 2.5e6, 1.0, 0.7),
+    "NVDA": _equity("NVDA", 190.0, 0.42, 12e6, 1.6, 1.2),
+    "AMZN": _equity("AMZN", 240.0, 0.30, 4e6, 1.2, 0.8),
+    "META": _equity("META", 700.0, 0.33, 2e6, 1.25, 0.9),
+    "GOOGL": _equity("GOOGL", 300.0, 0.28, 3e6, 1.1, 0.8),
+    "TSLA": _equity("TSLA", 430.0, 0.55, 6e6, 1.8, 0.9),
+    "AVGO": _equity("AVGO", 360.0, 0.40, 2e6, 1.5, 1.1),
+    "AMD": _equity("AMD", 230.0, 0.48, 3e6, 1.7, 1.2),
+    "NFLX": _equity("NFLX", 110.0, 0.32, 1.5e6, 1.0, 0.4),
+    "JPM": _equity("JPM", 310.0, 0.20, 1e6, 0.9),
 }  # fmt: skip
+KNOWN_TICKERS: Final[tuple[str, ...]] = tuple(_KNOWN)
+
+
+def known_profiles() -> tuple[TickerProfile, ...]:
+    """Every simulated underlying, in table order."""
+    return tuple(_KNOWN.values())
 
 
 def normalise_ticker(ticker: str) -> str:
@@ -129,27 +193,15 @@ def name_hash(ticker: str) -> int:
 
 
 def profile_for(ticker: str) -> TickerProfile:
-    """The profile of a known ticker, or a generic equity profile derived from the name."""
+    """The profile of a known ticker; :class:`UnknownTickerError` (one line, listing the
+    known ones) for any other name: the simulator never invents a chain."""
     name = normalise_ticker(ticker)
-    if name in _KNOWN:
-        return _KNOWN[name]
-    h = name_hash(name)
-    u1 = (h & 0xFFFF) / 0xFFFF
-    u2 = ((h >> 16) & 0xFFFF) / 0xFFFF
-    spot = round(10 ** (1.3 + 1.5 * u1), 2)  # 20 … 630
-    if spot < 50:
-        steps = (0.5, 2.5, 5.0)
-    elif spot < 150:
-        steps = (1.0, 5.0, 10.0)
-    elif spot < 400:
-        steps = (2.5, 5.0, 10.0)
-    else:
-        steps = (5.0, 10.0, 25.0)
-    vol = 0.22 + 0.25 * u2
-    return TickerProfile(
-        name, name, spot, name, None, "equity", steps, (steps[2] * 2, steps[2]),
-        vol, vol * 1.05, 0.5, 0.8, 2.5, 0.6e6, False,
-    )  # fmt: skip
+    profile = _KNOWN.get(name)
+    if profile is None:
+        raise UnknownTickerError(
+            f"no simulated chain for {name}; known: {', '.join(KNOWN_TICKERS)}"
+        )
+    return profile
 
 
 # ---------------------------------------------------------------------- calendar

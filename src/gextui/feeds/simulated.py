@@ -8,27 +8,36 @@ screen, in snapshots and in recordings.
 
 What is simulated (details in :mod:`gextui.feeds.sim_chain` and :mod:`gextui.feeds.sim_market`):
 
-* chains shaped like the real ones: SPX (SPXW dailies incl. 0DTE, AM ``SPX`` third-Friday
-  monthlies, quarterlies, LEAPS, ~20k contracts), NDX (NDXP + NDX), SPY, QQQ, IWM, and any other
-  alphanumeric ticker as a generic stock whose spot is derived from its name;
-* a random-walk underlying with intraday volatility and occasional jumps, on a New York market
-  clock that runs ``speed`` times faster than real time (0DTE contracts decay toward 16:00 and
-  expire);
+* one coherent market of well-known underlyings (``KNOWN_TICKERS``: SPX, SPY, NDX, QQQ, RUT,
+  IWM, DIA and large caps such as AAPL, MSFT, NVDA, …) at plausible levels, with chains shaped
+  like the real ones (SPX: SPXW dailies incl. 0DTE, AM ``SPX`` third-Friday monthlies,
+  quarterlies, LEAPS, ~20k contracts). Any other ticker is refused with
+  ``UnknownTickerError("no simulated chain for FOOBAR; known: …")``;
+* every ticker opened from one feed shares one market clock (running ``speed`` times faster
+  than real time) and one factor model: SPY ≈ SPX / 10 with a small basis, QQQ ≈ NDX / 41,
+  IWM ≈ RUT / 10, large caps correlated with the index plus their own noise;
+* market hours: the regular session 09:30–16:00 America/New_York on NYSE trading days. Outside
+  it the market is closed: no events after a new subscriber's snapshot (the last close state),
+  status :attr:`FeedState.MARKET_CLOSED` with the next open; 0DTE contracts expire at 16:00.
+  A clock running across 16:00 closes the market and reopens it the next trading day at 09:30
+  (a new session: prev close, open interest rolled from the day's volume, volume from zero);
 * a skewed, sticky-moneyness smile with a vol-spot beta; Black–Scholes greeks (r = q = 0) from
   :mod:`gextui.core.greeks` at the current spot and time to settlement;
 * open interest concentrated near the money and at round strikes, heavier in puts below spot,
   so that walls and a zero-gamma level exist and move; day volume accumulating through the day.
 
-Event rate, as on DXLink: one batch every ``batch_period`` seconds; every contract gets a Greeks
-event about every ``greeks_interval`` seconds (round-robin, ~1/10 of the chain per batch by
-default); Summary (open interest; ``prev_close`` for the underlying) for all contracts in the
-first batch of a session and again when it changes (each new trading day); several underlying
-Trades per batch; option Trades as they happen; no Quote events. ``EventBatch.time`` is the
-simulated market time; ``EventBatch.meta`` carries ``source`` (``simulated``), ``market``
-(``open`` / ``closed``) and ``batch`` (the batch number).
+Event rate, as on DXLink, while the market is open: one batch every ``batch_period`` seconds;
+every contract gets a Greeks event about every ``greeks_interval`` seconds (round-robin, ~1/10
+of the chain per batch by default); Summary (open interest; ``prev_close`` for the underlying)
+for all contracts in the first batch of a session and again when it changes (each new trading
+day); several underlying Trades per batch; option Trades as they happen; no Quote events. While
+closed, batches keep coming (the clock moves) but are empty after the snapshot.
+``EventBatch.time`` is the simulated market time; ``EventBatch.meta`` carries ``source``
+(``simulated``), ``market`` (``open`` / ``closed``) and ``batch`` (the shared batch number).
 
-Determinism: the same ``seed``, ticker, ``start`` and parameters give exactly the same batches.
-Content depends only on the batch number; ``paced`` only decides whether to sleep between them.
+Determinism: the same ``seed``, ``start``, parameters and sequence of opens and steps give
+exactly the same batches (``start`` defaults to the wall clock: pin it to reproduce a run).
+Content depends only on batch numbers; ``paced`` only decides whether to sleep between them.
 """
 
 from __future__ import annotations
@@ -36,35 +45,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
 
 from gextui.core.events import EventBatch
 from gextui.core.expiry import NEW_YORK
 from gextui.feeds.base import ChainInfo, FeedError, FeedState, FeedStatus, Source
-from gextui.feeds.sim_chain import previous_trading_day, profile_for
-from gextui.feeds.sim_market import MarketConfig, SimulatedMarket, is_market_open
+from gextui.feeds.sim_chain import KNOWN_TICKERS, profile_for
+from gextui.feeds.sim_market import MarketConfig, MarketPath, SimulatedMarket, next_open
 
-__all__ = ["SimulatedFeed", "SimulatedSession", "default_start"]
+__all__ = ["KNOWN_TICKERS", "SimulatedFeed", "SimulatedSession", "default_start"]
 
 LIVE_REASON = "simulated market"
-DEFAULT_START_TIME = time(10, 0)
 
 
-def default_start(now: datetime | None = None) -> tuple[datetime, str]:
-    """Where the market clock starts when none is given, and why.
+def default_start(now: datetime | None = None) -> datetime:
+    """Where the market clock starts when none is given: ``now`` (the wall clock), in New York
+    time. At night or on a weekend the market is then closed and shows the last session's
+    close state until the next 09:30."""
+    return (now or datetime.now(UTC)).astimezone(NEW_YORK)
 
-    During New York regular hours on a trading day: ``now`` (reason ""). Otherwise 10:00
-    America/New_York on the most recent trading day, today included (so before the open or
-    after the close of a weekday, today's session; on a weekend or holiday, the last one),
-    with a reason the status line can show.
-    """
-    moment = (now or datetime.now(UTC)).astimezone(NEW_YORK)
-    if is_market_open(moment):
-        return moment, ""
-    day = previous_trading_day(moment.date())
-    start = datetime.combine(day, DEFAULT_START_TIME, tzinfo=NEW_YORK)
-    why = f"market closed now: simulating {day:%a %b %d} from 10:00 ET"
-    return start, why
+
+def closed_reason(moment: datetime) -> str:
+    """``simulated market — opens Wed Dec 02 09:30 ET`` (the status reason while closed)."""
+    return f"{LIVE_REASON} — opens {next_open(moment):%a %b %d %H:%M} ET"
 
 
 class SimulatedSession:
@@ -74,12 +77,9 @@ class SimulatedSession:
     synchronously (no pacing), for headless snapshots, tests and benchmarks.
     """
 
-    def __init__(
-        self, market: SimulatedMarket, info: ChainInfo, reason: str, *, paced: bool
-    ) -> None:
+    def __init__(self, market: SimulatedMarket, info: ChainInfo, *, paced: bool) -> None:
         self._market = market
         self._info = info
-        self._live_reason = f"{LIVE_REASON} — {reason}" if reason else LIVE_REASON
         self._paced = paced
         self._closed = asyncio.Event()
         self._status = FeedStatus(FeedState.CONNECTING, "starting the simulated market")
@@ -90,6 +90,9 @@ class SimulatedSession:
 
     @property
     def status(self) -> FeedStatus:
+        """CONNECTING before the first batch; then LIVE ("simulated market") in the regular
+        session and MARKET_CLOSED ("simulated market — opens Wed Dec 02 09:30 ET") outside
+        it, by the market's clock; CLOSED after :meth:`aclose`."""
         return self._status
 
     @property
@@ -112,9 +115,16 @@ class SimulatedSession:
         if self.closed:
             raise FeedError("simulated session is closed")
         batch = self._market.next_batch()
-        if self._status.state is FeedState.CONNECTING:
-            self._status = FeedStatus(FeedState.LIVE, self._live_reason)
+        open_now = batch.meta["market"] == "open"
+        state = FeedState.LIVE if open_now else FeedState.MARKET_CLOSED
+        if self._status.state is not state or (not open_now and self._reopens_passed(batch)):
+            reason = LIVE_REASON if open_now else closed_reason(batch.time)
+            self._status = FeedStatus(state, reason, at=batch.time)
         return batch
+
+    def _reopens_passed(self, batch: EventBatch) -> bool:
+        """While closed, whether the reason's "opens …" needs updating (a holiday passed)."""
+        return self._status.reason != closed_reason(batch.time)
 
     async def events(self) -> AsyncIterator[EventBatch]:
         """Batches every ``batch_period`` seconds (paced) or back to back (unpaced)."""
@@ -156,13 +166,18 @@ class SimulatedFeed:
     * ``speed`` – the market clock runs this many times faster than real time.
     * ``greeks_interval`` – real seconds between two Greeks events of one contract.
     * ``batch_period`` – real seconds between batches.
-    * ``start`` – market clock start (naive = New York time); default :func:`default_start`.
+    * ``start`` – market clock start, an aware datetime (naive = New York time), e.g. what
+      ``--start "2026-11-24 10:00"`` gives; default :func:`default_start` (now). With the same
+      seed, start and parameters, identical batches.
     * ``paced`` – False: no sleeping, batches as fast as they can be made.
 
-    Each ticker's market (chain, price path, volumes, clock) is kept when its session closes,
-    so switching back continues where it was (its clock paused meanwhile); a new session first
-    receives a snapshot (Summary for all contracts and the latest Trade of every traded
-    contract). Opening a ticker whose previous session is still open closes that session.
+    All tickers share one :class:`~gextui.feeds.sim_market.MarketPath`: one clock and one
+    coherent set of prices. A ticker opened later joins at the shared clock (the most advanced
+    batch any ticker produced), never before it. Each ticker's market (chain, volumes) is kept
+    when its session closes; reopening it catches up with the shared clock (sessions that
+    opened meanwhile roll over) and first sends a snapshot (Summary for all contracts, the
+    latest Trade of every traded contract, one Greeks cycle). Opening a ticker whose previous
+    session is still open closes that session.
 
     Headless use (snapshots, tests): ``paced=False`` and ``session.warmup_batches`` batches
     (``greeks_interval / batch_period``, 10 by default) give every live contract Greeks and
@@ -187,11 +202,11 @@ class SimulatedFeed:
             seed=seed, speed=speed, greeks_interval=greeks_interval, batch_period=batch_period
         )
         if start is None:
-            self.start, self.start_reason = default_start()
+            self.start = default_start()
         else:
-            aware = start if start.tzinfo is not None else start.replace(tzinfo=NEW_YORK)
-            self.start, self.start_reason = aware, ""
+            self.start = start if start.tzinfo is not None else start.replace(tzinfo=NEW_YORK)
         self.paced = paced
+        self._path: MarketPath | None = None
         self._markets: dict[str, SimulatedMarket] = {}
         self._sessions: dict[str, SimulatedSession] = {}
 
@@ -199,9 +214,16 @@ class SimulatedFeed:
     def source(self) -> Source:
         return Source.SIMULATED
 
+    @property
+    def path(self) -> MarketPath:
+        """The shared market (clock and prices), made on first use."""
+        if self._path is None:
+            self._path = MarketPath(self.start, self.config)
+        return self._path
+
     async def open(self, ticker: str) -> SimulatedSession:
-        """Open ``ticker`` (raises ``UnknownTickerError`` for a malformed name). The first
-        open of a ticker builds its chain off the event loop (~0.1 s for SPX)."""
+        """Open ``ticker`` (``UnknownTickerError`` for a name not in ``KNOWN_TICKERS``). The
+        first open of a ticker builds its chain off the event loop (~0.1 s for SPX)."""
         profile = profile_for(ticker)
         name = profile.ticker
         previous = self._sessions.pop(name, None)
@@ -209,9 +231,10 @@ class SimulatedFeed:
             await previous.aclose()
         market = self._markets.get(name)
         if market is None:
-            market = await asyncio.to_thread(SimulatedMarket, profile, self.start, self.config)
+            market = await asyncio.to_thread(SimulatedMarket, profile, self.path)
             self._markets[name] = market
         else:
+            market.catch_up()
             market.request_snapshot()
             market.set_subscription(None)
         info = ChainInfo(
@@ -220,7 +243,7 @@ class SimulatedFeed:
             source=Source.SIMULATED,
             instruments=market.chain.instruments,
         )
-        session = SimulatedSession(market, info, self.start_reason, paced=self.paced)
+        session = SimulatedSession(market, info, paced=self.paced)
         self._sessions[name] = session
         return session
 
@@ -229,3 +252,4 @@ class SimulatedFeed:
             await session.aclose()
         self._sessions.clear()
         self._markets.clear()
+        self._path = None

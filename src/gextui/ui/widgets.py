@@ -40,6 +40,7 @@ STATE_MARKS: Final = {
     FeedState.STALE: ("◍", "yellow"),
     FeedState.RECONNECTING: ("◌", "yellow"),
     FeedState.CLOSED: ("○", "red"),
+    FeedState.MARKET_CLOSED: ("◑", "cyan"),
 }
 
 
