@@ -696,3 +696,24 @@ async def test_switching_back_catches_up_with_the_shared_clock() -> None:
     assert book.coverage()[1] == len(book)
     await feed.aclose()
     assert again.status.state is FeedState.CLOSED
+
+
+async def test_a_new_subscription_gets_its_greeks_while_closed() -> None:
+    """Closed: a changed subscription (the user picks other expirations) gets one Greeks
+    cycle of its contracts, then the market is quiet again."""
+    night = datetime(2026, 11, 24, 20, 0, tzinfo=NEW_YORK)
+    feed = SimulatedFeed(seed=2, paced=False, start=night)
+    session = await feed.open("SPX")
+    cycle = session.warmup_batches
+    assert all(b.greeks is not None for b in batches(session, cycle))
+    assert session.step().n_events == 0
+    friday = date(2026, 11, 27)
+    await session.set_expirations([friday])
+    wanted = set(session.chain.instruments.filter(pl.col("expiration") == friday)["symbol"])
+    got: set[str] = set()
+    for batch in batches(session, cycle):
+        assert batch.greeks is not None
+        got |= set(batch.greeks["symbol"])
+    assert got == wanted
+    assert session.step().n_events == 0
+    await feed.aclose()

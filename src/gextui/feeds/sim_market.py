@@ -539,12 +539,18 @@ class SimulatedMarket:
 
     def set_subscription(self, expirations: Sequence[date] | None) -> None:
         """Emit Greeks / option Trades only for these expirations (None: all). The market
-        itself (price path, volumes) is unaffected."""
+        itself (price path, volumes) is unaffected. A changed subscription gets a Greeks
+        cycle of its contracts even while the market is closed (their snapshot)."""
         if expirations is None:
+            if self._subscribed is not None:
+                self._greeks_quota = self.config.batches_per_greeks_cycle
             self._subscribed = None
             return
         days = np.asarray([(d - date(1970, 1, 1)).days for d in expirations], dtype=np.int64)
-        self._subscribed = np.isin(self.chain.expiration_days, days)
+        subscribed = np.isin(self.chain.expiration_days, days)
+        if self._subscribed is None or not np.array_equal(subscribed, self._subscribed):
+            self._greeks_quota = self.config.batches_per_greeks_cycle  # their snapshot
+        self._subscribed = subscribed
 
     def request_snapshot(self) -> None:
         """Next batches carry Summary for every contract, the latest Trade of every contract
