@@ -7,8 +7,9 @@ A missing file means all defaults. Every key is optional::
     tickers = ["SPX", "SPY", "QQQ"]
     # expiry selection: 0dte, next, week, month, all, ex-next, or a date YYYY-MM-DD
     expiry = "all"
-    # strike range of the chart: number of strikes shown, centred on spot ...
-    strikes = 40
+    # strike range of the chart: number of strikes shown, centred on spot (0: as many as
+    # fit the chart at one strike per row) ...
+    strikes = 0
     # ... or, when > 0, every strike within ± this percentage of spot (overrides strikes)
     strike_pct = 0.0
     # screen redraws per second (1–30); the chart is recomputed only when data changed
@@ -128,7 +129,7 @@ class Settings:
 
     tickers: tuple[str, ...] = ("SPX",)
     expiry: str = "all"
-    strikes: int = 40
+    strikes: int = 0  # 0: as many as fit, one strike per row
     strike_pct: float = 0.0
     redraw_hz: float = 5.0
     stale_seconds: float = 10.0
@@ -156,8 +157,10 @@ class Settings:
             raise SettingsError(f"expiry: {exc}") from None
         if isinstance(self.strikes, bool) or not isinstance(self.strikes, int):
             raise SettingsError(f"strikes: expected a whole number, got {self.strikes!r}")
-        if not 4 <= self.strikes <= 2000:
-            raise SettingsError(f"strikes: expected 4 to 2000, got {self.strikes}")
+        if self.strikes != 0 and not 4 <= self.strikes <= 2000:
+            raise SettingsError(
+                f"strikes: expected 0 (as many as fit) or 4 to 2000, got {self.strikes}"
+            )
         _number("strike_pct", self.strike_pct, 0.0, 100.0)
         _number("redraw_hz", self.redraw_hz, 1.0, 30.0)
         _number("stale_seconds", self.stale_seconds, 1.0, 3600.0)

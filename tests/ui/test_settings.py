@@ -20,7 +20,7 @@ def test_defaults_when_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert default_path() == tmp_path / "gextui" / "config.toml"
     s = Settings.load()
     assert s == Settings()
-    assert s.tickers == ("SPX",) and s.expiry == "all" and s.strikes == 40
+    assert s.tickers == ("SPX",) and s.expiry == "all" and s.strikes == 0
     assert s.colors.theme == "default"
 
 
@@ -74,7 +74,7 @@ spot = "#ffffff"
     [
         ("tickers = [", "not valid TOML"),
         ('expiry = "soon"', "expiry: unknown expiry 'soon'"),
-        ("strikes = 2", "strikes: expected 4 to 2000, got 2"),
+        ("strikes = 2", "strikes: expected 0 (as many as fit) or 4 to 2000, got 2"),
         ("strikes = 40.5", "strikes: expected a whole number"),
         ("redraw_hz = 0", "redraw_hz: expected 1 to 30, got 0"),
         ('stale_seconds = "x"', "stale_seconds: expected a number"),
@@ -107,7 +107,7 @@ def test_merge_cli_overrides() -> None:
     s = Settings().merge(tickers=["spy", "qqq"], expiry="Week", strikes=None, theme="colorblind")
     assert s.tickers == ("SPY", "QQQ")
     assert s.expiry == "week"
-    assert s.strikes == 40  # None: not given
+    assert s.strikes == 0  # None: not given
     assert s.colors.theme == "colorblind"
     with pytest.raises(SettingsError, match="expiry"):
         Settings().merge(expiry="later")

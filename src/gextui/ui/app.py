@@ -186,7 +186,7 @@ class GexApp(App[None]):
     metric: reactive[str] = reactive("gex", init=False)
     basis: reactive[str] = reactive("oi", init=False)
     split: reactive[bool] = reactive(False, init=False)
-    strikes: reactive[int] = reactive(40, init=False)
+    strikes: reactive[int] = reactive(0, init=False)  # 0: as many as fit
     strike_pct: reactive[float] = reactive(0.0, init=False)
     show_profile: reactive[bool] = reactive(False, init=False)
     show_history: reactive[bool] = reactive(False, init=False)
@@ -735,13 +735,15 @@ class GexApp(App[None]):
         if self._changed("replay", args):
             bar.update(replay_text(*args), layout=False)
 
-    def _chart_title(self) -> str:
+    def _chart_title(self, shown: str = "") -> str:
+        """``shown``: what the chart holds (BarData.span: strikes, price range, per row)."""
         from gextui.ui.chart import METRIC_NAMES, METRIC_UNITS
 
         name = METRIC_NAMES[self.metric]
         what = "calls vs puts" if self.split else "net"
         base = "volume" if self.basis == "volume" else "OI"
-        span = f"±{self.strike_pct:g}%" if self.strike_pct > 0 else f"{self.strikes} strikes"
+        asked = f"±{self.strike_pct:g}%" if self.strike_pct > 0 else ""
+        span = " · ".join(x for x in (asked, shown or f"{self.strikes} strikes") if x)
         title = f"{self.ticker} {name} · {what} · {base} · $ {METRIC_UNITS[self.metric]}"
         title += f" · {span}"
         if self.paused:
@@ -788,6 +790,7 @@ class GexApp(App[None]):
             rows=bar_rows(size.height),
         )
         self._last_bars = bars
+        chart.border_title = self._chart_title(bars.span)
         chart.border_subtitle = bars.legend
         psize = None
         if self.show_profile:
@@ -1062,13 +1065,22 @@ class GexApp(App[None]):
         if self.strike_pct > 0:
             self.strike_pct = round(min(self.strike_pct * 1.25, 100.0), 2)
         else:
-            self.strikes = min(max(self.strikes + 2, round(self.strikes * 1.25)), 2000)
+            shown = self._shown_strikes()
+            self.strikes = min(max(shown + 2, round(shown * 1.25)), 2000)
 
     def action_narrow(self, _which: str = "key") -> None:
         if self.strike_pct > 0:
             self.strike_pct = round(max(self.strike_pct / 1.25, 0.25), 2)
         else:
-            self.strikes = max(round(self.strikes / 1.25), 6)
+            self.strikes = max(round(self._shown_strikes() / 1.25), 6)
+
+    def _shown_strikes(self) -> int:
+        """The strike count the +/- keys start from: the setting, or (0 = as many as fit)
+        the strike steps on screen now."""
+        if self.strikes > 0:
+            return self.strikes
+        bars = self._last_bars
+        return max(len(bars.strikes) * bars.per_row, 6) if bars is not None else 40
 
     def action_recenter(self) -> None:
         snap = self._snapshot

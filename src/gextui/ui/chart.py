@@ -68,37 +68,72 @@ def money(value: float | None, *, signed: bool = True, digits: int = 2) -> str:
     return f"{sign}${abs(value) / div:,.{digits}f}{suffix}"
 
 
+ROW_MULTIPLES: Final = (1, 2, 4, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000)
+
+
+@dataclass(frozen=True, slots=True)
+class LevelLine:
+    """Spot or zero gamma: a line across the chart, drawn just above row ``row`` (−1: below
+    the first row)."""
+
+    letter: str  # "S" or "Z"
+    name: str
+    value: float
+    row: int
+
+
 @dataclass(frozen=True, slots=True)
 class BarData:
-    """What one GEX-by-strike chart shows (rows bottom → top, ascending strike)."""
+    """What one strike chart shows. The strike axis is linear in price: row ``i`` covers the
+    price bucket ``[lows[i], lows[i] + row_step)`` (ascending, drawn highest at the top) and
+    holds the sum over the strikes inside it; ``labels`` name exactly those strikes (one
+    strike, or the range ``a–b`` when a row holds several). C/P sit on the row holding the
+    wall's strike; spot and zero gamma are lines between rows with their exact values. Levels
+    outside the view are listed in ``outside`` ("↑ C 6,400"), never drawn on an edge row."""
 
-    strikes: tuple[float, ...]  # the first strike of each row
-    labels: tuple[str, ...]  # strike label + tags
+    strikes: tuple[float, ...]  # the lower price edge of each row
+    labels: tuple[str, ...]  # strike label + tags (C, P)
     first: tuple[float, ...]  # value drawn first (bigger magnitude)
     first_is_pos: tuple[bool, ...]  # colour of the first value: positive/calls colour
     second: tuple[float, ...]  # value drawn over it (smaller magnitude, split mode)
     second_is_pos: tuple[bool, ...]
-    per_row: int  # strikes per row (1 unless bucketed)
+    per_row: int  # base strike steps per row (1: one strike per row)
     title: str
     legend: str
     max_abs: float
-    tags: dict[str, int]  # tag letter → row index
+    tags: dict[str, int]  # tag letter → row index (C, P, and the row holding S / Z)
+    row_step: float = 0.0  # price span of one row
+    base_step: float = 0.0  # the chain's strike spacing near spot
+    lines: tuple[LevelLine, ...] = ()
+    outside: tuple[str, ...] = ()  # levels above / below the view
+    span: str = ""  # what is shown, e.g. "40 strikes 6,020–6,215, 1 per row"
+    split: bool = False
+    held: tuple[tuple[float, ...], ...] = ()  # the chain's strikes in each row
 
     @property
     def empty(self) -> bool:
         return not self.strikes
 
+    def row_of(self, price: float) -> int:
+        """The row whose bucket holds ``price`` (−1 outside the view)."""
+        if not self.strikes or self.row_step <= 0:
+            return -1
+        k = math.floor((price - self.strikes[0]) / self.row_step + 1e-9)
+        return k if 0 <= k < len(self.strikes) else -1
+
     def visual_key(self, width: int) -> tuple[object, ...]:
-        """Identifies the picture at cell resolution (bar lengths rounded to a cell): two
+        """Identifies the picture at cell resolution (bar lengths rounded to a half cell): two
         BarData with the same key draw the same chart, so the app skips the re-render."""
         scale = max(width, 1) / self.max_abs if self.max_abs > 0 else 0.0
         return (
             self.labels,
             self.title,
             self.legend,
+            self.lines,
+            self.outside,
             _scale_label(self.max_abs),
-            tuple(round(v * scale) for v in self.first),
-            tuple(round(v * scale) for v in self.second),
+            tuple(round(2 * v * scale) for v in self.first),
+            tuple(round(2 * v * scale) for v in self.second),
             self.first_is_pos,
             self.second_is_pos,
         )
@@ -128,19 +163,35 @@ def strike_window(strikes: Array, center: float | None, count: int, pct: float) 
     return lo, hi
 
 
-def _nearest_row(row_strikes: Array, per_row: int, all_strikes: Array, value: float | None) -> int:
-    """Row index holding the strike nearest ``value``, or -1 when outside the window."""
-    if value is None or not math.isfinite(value) or row_strikes.size == 0:
-        return -1
-    top = all_strikes[-1]
-    if value < all_strikes[0] - _gap(all_strikes) or value > top + _gap(all_strikes):
-        return -1
-    nearest = int(np.argmin(np.abs(all_strikes - value)))
-    return min(nearest // per_row, row_strikes.size - 1)
+def base_step(strikes: Array, center: float) -> float:
+    """The chain's strike spacing near ``center``: the most common gap between the listed
+    strikes within ± 5 % of it (5 for SPX, 1 for SPY, 0.5 for cheap stocks)."""
+    if strikes.size < 2:
+        return 1.0
+    near = strikes[(strikes >= center * 0.95) & (strikes <= center * 1.05)]
+    if near.size < 2:
+        near = strikes
+    gaps = np.round(np.diff(near), 6)
+    gaps = gaps[gaps > 0]
+    if gaps.size == 0:
+        return 1.0
+    values, counts = np.unique(gaps, return_counts=True)
+    return float(values[np.argmax(counts)])
 
 
-def _gap(strikes: Array) -> float:
-    return float(np.min(np.diff(strikes))) if strikes.size > 1 else 0.0
+def _fmt(price: float) -> str:
+    return format_strike(round(price, 4))
+
+
+def _bucket_label(held: Array, low: float, step: float, per_row: int) -> str:
+    """What a row holds: its strike, or the range of its strikes (``6100–6115``)."""
+    if held.size == 1:
+        return _fmt(float(held[0]))
+    if held.size > 1:
+        return f"{_fmt(float(held[0]))}–{_fmt(float(held[-1]))}"
+    if per_row == 1:
+        return _fmt(low)
+    return f"{_fmt(low)}–{_fmt(low + step * (1 - 1e-9))}".replace(".9999", "")
 
 
 def bar_data(
@@ -149,12 +200,15 @@ def bar_data(
     metric: str = "gex",
     basis: str = "oi",
     split: bool = False,
-    count: int = 40,
+    count: int = 0,
     pct: float = 0.0,
     center: float | None = None,
     rows: int = 40,
 ) -> BarData:
-    """The rows of the strike chart for ``snap`` (see the module docstring)."""
+    """The rows of the strike chart for ``snap`` (see :class:`BarData`). ``count`` strike
+    steps (0: as many as fit ``rows`` at one strike per row; or ± ``pct`` % of ``center``)
+    around ``center``; when they need more than ``rows`` rows, each row holds a round
+    multiple of the strike step."""
     frame = snap.strikes
     name = METRIC_NAMES[metric]
     what = "calls vs puts" if split else "net"
@@ -163,45 +217,85 @@ def bar_data(
     if frame.height == 0:
         return BarData((), (), (), (), (), (), 1, title, "", 0.0, {})
     strikes = frame["strike"].to_numpy().astype(np.float64)
-    rows = max(rows, 1)
     mid = center if center is not None else snap.spot
-    lo, hi = strike_window(strikes, mid, count, pct)
-    per_row = max(1, math.ceil((hi - lo) / rows))
-    if per_row > 1 and pct <= 0:  # bucketing anyway: fill every row
-        lo, hi = strike_window(strikes, mid, per_row * rows, 0.0)
-    win = strikes[lo:hi]
+    c = float(mid) if mid is not None and math.isfinite(mid) else float(np.median(strikes))
+    step = base_step(strikes, c)
+    levels = [v for v in (snap.spot, snap.zero_gamma, snap.call_wall, snap.put_wall)]
+
+    def layout(per_row: int, want: float) -> tuple[float, int, int]:
+        """(lowest price, strike rows, rows in all with the level lines and notes)."""
+        rstep = step * per_row
+        n = max(math.ceil(want / per_row), 1)
+        lo = math.floor((c - n * rstep / 2.0) / rstep + 0.5) * rstep
+        hi = lo + rstep * n
+        inside = [v is not None and lo - 1e-9 <= v < hi - 1e-9 for v in levels]
+        lines = sum(1 for v, ok in zip(levels[:2], inside[:2], strict=True) if ok)
+        ups = any(v is not None and v >= hi - 1e-9 for v in levels)
+        downs = any(v is not None and v < lo - 1e-9 for v in levels)
+        return lo, n, n + lines + int(ups) + int(downs)
+
+    if pct > 0:
+        want = max(2 * c * pct / 100.0 / step, 1.0)
+    elif count > 0:
+        want = float(count)
+    else:  # as many strikes as fit, one per row
+        want = float(max(rows, 1))
+        while want > 1 and layout(1, want)[2] > rows:
+            want -= 1
+    per_row = next((m for m in ROW_MULTIPLES if layout(m, want)[2] <= rows), ROW_MULTIPLES[-1])
+    rstep = step * per_row
+    lo_price, n_rows, _ = layout(per_row, want)
+    lows = lo_price + rstep * np.arange(n_rows)
+    hi_price = lo_price + rstep * n_rows
+
+    inside = (strikes >= lo_price - 1e-9) & (strikes < hi_price - 1e-9)
+    idx = np.flatnonzero(inside)
+    row_ix = np.floor((strikes[idx] - lo_price) / rstep + 1e-9).astype(np.int64)
+    row_ix = np.clip(row_ix, 0, n_rows - 1)
     if split:
-        a = frame[column_name(metric, basis, "call")].to_numpy()[lo:hi]
-        b = frame[column_name(metric, basis, "put")].to_numpy()[lo:hi]
+        a_all = frame[column_name(metric, basis, "call")].to_numpy()
+        b_all = frame[column_name(metric, basis, "put")].to_numpy()
     else:
-        a = frame[column_name(metric, basis, "net")].to_numpy()[lo:hi]
-        b = np.zeros_like(a)
-    per_row = max(1, math.ceil(win.size / rows))
-    if per_row > 1:
-        groups = np.arange(win.size) // per_row
-        a = np.bincount(groups, weights=a)
-        b = np.bincount(groups, weights=b)
-        row_strikes = win[::per_row]
-    else:
-        row_strikes = win
-    a = np.nan_to_num(a)
-    b = np.nan_to_num(b)
+        a_all = frame[column_name(metric, basis, "net")].to_numpy()
+        b_all = np.zeros_like(a_all)
+    a = np.bincount(row_ix, weights=np.nan_to_num(a_all[idx]), minlength=n_rows)
+    b = np.bincount(row_ix, weights=np.nan_to_num(b_all[idx]), minlength=n_rows)
+    held = [strikes[idx][row_ix == k] for k in range(n_rows)]
+
+    def row_of(price: float | None) -> int:
+        if price is None or not math.isfinite(price):
+            return -2
+        k = math.floor((price - lo_price) / rstep + 1e-9)
+        return k if 0 <= k < n_rows else -1
 
     tags: dict[str, int] = {}
+    outside: list[str] = []
+    names = {"S": "spot", "Z": "zero γ", "C": "call wall", "P": "put wall"}
+    lines: list[LevelLine] = []
     for letter, value in (
         ("S", snap.spot),
         ("Z", snap.zero_gamma),
         ("C", snap.call_wall),
         ("P", snap.put_wall),
     ):
-        row = _nearest_row(row_strikes, per_row, win, value)
-        if row >= 0:
-            tags[letter] = row
-    texts = [format_strike(float(k)) for k in row_strikes]
+        row = row_of(value)
+        if row == -2 or value is None:
+            continue
+        if row == -1:
+            arrow = "↑" if value >= hi_price else "↓"
+            outside.append(f"{arrow} {letter} {names[letter]} {value:,.{_places(value)}f}")
+            continue
+        tags[letter] = row
+        if letter in ("S", "Z"):
+            # the line goes between the strikes below and above the level
+            below = held[row][held[row] <= value] if held[row].size else held[row]
+            above_row = row if below.size else row - 1
+            lines.append(LevelLine(letter, names[letter], float(value), above_row))
+    texts = [_bucket_label(held[k], float(lows[k]), rstep, per_row) for k in range(n_rows)]
     width = max(len(t) for t in texts)
     labels = []
     for i, t in enumerate(texts):
-        tag = "".join(letter for letter, row in tags.items() if row == i)
+        tag = "".join(letter for letter in ("C", "P") if tags.get(letter) == i)
         labels.append(f"{t:>{width}} {tag:<2}")
 
     if split:
@@ -216,15 +310,15 @@ def bar_data(
         first_pos = a >= 0
         second_pos = np.ones_like(first_pos)
     max_abs = float(max(np.max(np.abs(a), initial=0.0), np.max(np.abs(b), initial=0.0)))
-    legend_bits = []
-    if split:
-        legend_bits.append("█ calls  █ puts")
-    else:
-        legend_bits.append("→ positive  ← negative")
-    legend_bits.append("S spot  Z zero γ  C call wall  P put wall")
-    legend_bits.append(f"{win.size} strikes" + (f", {per_row}/row" if per_row > 1 else ""))
+    n_strikes = int(idx.size)
+    rows_text = "1 strike per row" if per_row == 1 else f"{_fmt(rstep)}-pt rows"
+    span = f"{n_strikes} strikes {_fmt(lo_price)}–{_fmt(hi_price - step)}, {rows_text}"
+    legend_bits = ["█ calls  █ puts" if split else "→ positive  ← negative"]
+    legend_bits.append("─ S spot  ┄ Z zero γ")
+    wall_basis = "OI" if basis != "volume" else "OI (walls and levels stay OI-based)"
+    legend_bits.append(f"C call wall (max call GEX)  P put wall (max put GEX), by {wall_basis}")
     return BarData(
-        strikes=tuple(float(k) for k in row_strikes),
+        strikes=tuple(float(k) for k in lows),
         labels=tuple(labels),
         first=tuple(float(v) for v in first),
         first_is_pos=tuple(bool(v) for v in first_pos),
@@ -235,7 +329,18 @@ def bar_data(
         legend=" · ".join(legend_bits),
         max_abs=max_abs,
         tags=tags,
+        row_step=rstep,
+        base_step=step,
+        lines=tuple(sorted(lines, key=lambda ln: (ln.row, ln.value))),
+        outside=tuple(outside),
+        span=span,
+        split=split,
+        held=tuple(tuple(float(x) for x in h) for h in held),
     )
+
+
+def _places(value: float) -> int:
+    return 0 if float(value).is_integer() else 2
 
 
 def _scale_label(max_abs: float) -> str:
@@ -322,8 +427,8 @@ def _plain_figure(width: int, height: int) -> object:
 
 
 def bar_rows(height: int) -> int:
-    """How many strike rows fit in a chart ``height`` rows tall."""
-    return max(height - _FRAME_ROWS, 1)
+    """How many rows (strike rows, level lines, notes) fit above the value axis."""
+    return max(height - 1, 1)
 
 
 def collect_plotext_garbage() -> None:
@@ -341,69 +446,142 @@ def collect_plotext_garbage() -> None:
 
 
 def render_bars(data: BarData, width: int, height: int, colors: Colors) -> Text:
-    """The bar chart as Rich text, ``width`` × ``height`` cells."""
+    """The strike chart as Rich text, at most ``width`` × ``height`` cells: one line per row
+    (highest strike on top), the spot and zero-gamma lines between rows, the levels outside the
+    view above / below, and the value axis at the bottom. Pure Python (no plotext): cheap
+    enough for the event loop, still safe in a thread."""
     if data.empty:
         return Text("waiting for data…", style="dim")
-    n = len(data.strikes)
-    ys = [float(i + 1) for i in range(n)]
-    pos_m = _marker(colors.positive)
-    neg_m = _marker(colors.negative)
-    first_markers = [pos_m if p else neg_m for p in data.first_is_pos]
-    second_markers = [pos_m if p else neg_m for p in data.second_is_pos]
-    with _LOCK:
-        f = _plain_figure(width, n + _FRAME_ROWS)
-        if any(v != 0 for v in data.first):
-            f.draw(  # type: ignore[attr-defined]
-                f.bar(  # type: ignore[attr-defined]
-                    ys, list(data.first), orientation="horizontal", marker=first_markers, width=0.8
-                )
-            )
-        if any(v != 0 for v in data.second):
-            f.draw(  # type: ignore[attr-defined]
-                f.bar(  # type: ignore[attr-defined]
-                    ys,
-                    list(data.second),
-                    orientation="horizontal",
-                    marker=second_markers,
-                    width=0.8,
-                )
-            )
-        f.ruler("y").ticks(ys, list(data.labels))  # type: ignore[attr-defined]
-        f.ruler("y").lim(1, max(n, 2))  # type: ignore[attr-defined]
-        xt, xl, m = _x_ticks(data.max_abs, width)
-        f.ruler("x").lim(-m, m)  # type: ignore[attr-defined]
-        f.ruler("x").ticks(xt, xl)  # type: ignore[attr-defined]
-        ansi = f.build().string()  # type: ignore[attr-defined]
-        f.clear()  # type: ignore[attr-defined]
-    text = Text.from_ansi(ansi, no_wrap=True, end="")
-    _highlight_labels(text, data, colors)
-    return text
-
-
-def _highlight_labels(text: Text, data: BarData, colors: Colors) -> None:
-    """Colour the strike labels of tagged rows (spot, zero gamma, walls)."""
-    plain = text.plain
-    lines = plain.split("\n")
-    styles = {
-        "S": Style(color=colors.spot, bold=True, reverse=True),
+    pos_style = Style(color=colors.positive)
+    neg_style = Style(color=colors.negative)
+    line_styles = {
+        "S": Style(color=colors.spot, bold=True),
         "Z": Style(color=colors.zero_gamma, bold=True),
-        "C": Style(color=colors.positive, bold=True),
-        "P": Style(color=colors.negative, bold=True),
     }
-    offsets = []
-    pos = 0
-    for line in lines:
-        offsets.append(pos)
-        pos += len(line) + 1
-    for letter in ("C", "P", "Z", "S"):
-        row = data.tags.get(letter)
-        if row is None:
-            continue
-        label = data.labels[row]
-        for i, line in enumerate(lines):
-            if line.startswith(label):
-                text.stylize(styles[letter], offsets[i], offsets[i] + len(label))
-                break
+    tag_styles = {
+        "C": Style(color=colors.positive, bold=True, reverse=True),
+        "P": Style(color=colors.negative, bold=True, reverse=True),
+    }
+    line_labels = {ln: f"{ln.value:.2f} {ln.letter}" for ln in data.lines}
+    label_w = max([len(x) for x in data.labels] + [len(x) + 1 for x in line_labels.values()])
+    area = max(width - label_w - 1, 7)
+    half = (area - 1) // 2
+    m = data.max_abs * 1.05 if data.max_abs > 0 else 1.0
+
+    def cells(v: float) -> tuple[int, bool]:
+        n2 = round(2.0 * abs(v) / m * half)
+        return n2 // 2, bool(n2 % 2)
+
+    axis_style = Style(dim=True)
+
+    def side(value: float) -> str:
+        full, part = cells(value)
+        if value > 0:
+            return ("█" * full + ("▌" if part else ""))[:half]
+        return (("▐" if part else "") + "█" * full)[-half:] if half else ""
+
+    def bar_line(first: float, fpos: bool, second: float, spos: bool) -> Text:
+        """Left half (negative values, growing left from the axis), axis, right half."""
+        left: list[tuple[str, Style]] = []  # (glyphs, style), innermost last
+        right: list[tuple[str, Style]] = []
+        for value, is_pos in ((first, fpos), (second, spos)):
+            if value == 0:
+                continue
+            style = pos_style if is_pos else neg_style
+            (right if value > 0 else left).append((side(value), style))
+        out = Text(no_wrap=True, end="")
+        if len(left) == 2:  # both on the left: the smaller one is drawn over the bigger
+            big, small = left
+            out.append(" " * (half - len(big[0])))
+            out.append(big[0][: len(big[0]) - len(small[0])], big[1])
+            out.append(small[0], small[1])
+        elif left:
+            out.append(" " * (half - len(left[0][0])))
+            out.append(left[0][0], left[0][1])
+        else:
+            out.append(" " * half)
+        out.append("│", axis_style)
+        if len(right) == 2:
+            big, small = right
+            out.append(small[0], small[1])
+            out.append(big[0][len(small[0]) :], big[1])
+            out.append(" " * (half - len(big[0])))
+        elif right:
+            out.append(right[0][0], right[0][1])
+            out.append(" " * (half - len(right[0][0])))
+        else:
+            out.append(" " * half)
+        return out
+
+    lines_by_row: dict[int, list[LevelLine]] = {}
+    for ln in data.lines:
+        lines_by_row.setdefault(ln.row, []).append(ln)
+    out = Text(no_wrap=True, end="")
+
+    def newline() -> None:
+        if out.plain:
+            out.append("\n")
+
+    def note(items: list[str], where: str) -> str:
+        """``↑ C call wall 4,800 (above the view)``, shortened to fit (``↑ C 4,800 Z 4,734``)."""
+        room = width - 1
+        full = "  ".join(items) + f" ({where} the view)"
+        if len(full) <= room:
+            return full
+        short = (
+            items[0][0] + " " + "  ".join(f"{x.split()[1]} {x.split()[-1]}" for x in items)
+        )  # arrow, then letter + value of each
+        return (short + f" {where}" if len(short) + len(where) + 1 <= room else short)[:room]
+
+    ups = [o for o in data.outside if o.startswith("↑")]
+    downs = [o for o in data.outside if o.startswith("↓")]
+    if ups:
+        out.append(note(ups, "above"), Style(dim=True))
+
+    def level_line(ln: LevelLine) -> None:
+        newline()
+        st = line_styles[ln.letter]
+        out.append(f"{line_labels[ln]:>{label_w}} ", st)
+        out.append(("─" if ln.letter == "S" else "┄") * area, st)
+
+    n = len(data.strikes)
+    for row in range(n - 1, -1, -1):
+        for ln in sorted(lines_by_row.get(row, []), key=lambda x: -x.value):
+            level_line(ln)
+        newline()
+        label = data.labels[row]  # "<strike> <tags>": the last two cells are the tags
+        core, tags_text = label[:-3], label[-2:].strip()
+        out.append(f"{core:>{label_w - 3}} ", Style(bold=True) if tags_text else None)
+        for letter in tags_text:
+            out.append(letter, tag_styles.get(letter, Style()))
+        out.append(" " * (3 - len(tags_text)))
+        out.append_text(
+            bar_line(
+                data.first[row], data.first_is_pos[row], data.second[row], data.second_is_pos[row]
+            )
+        )
+    for ln in sorted(lines_by_row.get(-1, []), key=lambda x: -x.value):
+        level_line(ln)
+    if downs:
+        newline()
+        out.append(note(downs, "below"), Style(dim=True))
+    # the value axis
+    div, suffix = scale_for(data.max_abs)
+    lo_t, hi_t = _tick(-m / div, suffix), _tick(m / div, suffix)
+    axis = [" "] * area
+    for i, ch in enumerate(lo_t[: half - 1]):
+        axis[i] = ch
+    axis[half] = "0"
+    for i, ch in enumerate(hi_t):
+        j = area - len(hi_t) + i
+        if j > half + 1:
+            axis[j] = ch
+    newline()
+    out.append(" " * (label_w + 1) + "".join(axis), Style(dim=True))
+    lines = out.split("\n")
+    if len(lines) > height:  # never more rows than the widget has: keep the top and axis
+        out = Text("\n", no_wrap=True, end="").join([*lines[: height - 1], lines[-1]])
+    return out
 
 
 def render_profile(snap: ExposureSnapshot, width: int, height: int, colors: Colors) -> Text:
