@@ -1,17 +1,26 @@
 """Headless collection: open a feed, fill a ChainBook until the data covers the chain.
 
 Used by ``gextui snapshot --source ...``: it opens a session for one ticker, tells the feed
-which expirations matter, applies batches until Greeks *and* open interest cover at least
-``min_coverage`` of the selected live contracts (or ``wait`` seconds pass), then closes.
+which expirations matter, applies batches, then closes:
+
+* a live session that can tell its readiness (``session.readiness()``, the tastytrade feed):
+  when every wanted contract has been subscribed and has sent its first data, plus a short
+  ``settle`` so that the last frames reach the book – never earlier (a chain still being
+  subscribed in chunks is not a snapshot);
+* any other feed (simulated, replay): when Greeks *and* open interest cover at least
+  ``min_coverage`` of the selected live contracts;
+* at the latest after ``wait`` seconds: then :attr:`CollectResult.warnings` says so and names
+  what is missing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 
@@ -28,6 +37,23 @@ class CollectResult:
     timed_out: bool
     batches: int
     ended: bool  # the source ended by itself (a file, a replay)
+    missing: list[str] = field(default_factory=list)  # wanted contracts without full data
+    warnings: list[str] = field(default_factory=list)  # one line each, for stderr / JSON
+
+
+def missing_contracts(book: ChainBook, expiry: str, as_of: datetime | None = None) -> list[str]:
+    """Symbols of the selected live contracts that lack gamma or open interest."""
+    moment = (as_of or book.as_of or datetime.now(UTC)).astimezone(UTC)
+    _, _, sel = select_contracts(book, expiry, moment)
+    state = book.arrays().state
+    lacking = sel & (np.isnan(state["gamma"]) | np.isnan(state["open_interest"]))
+    return book.instruments["symbol"].filter(lacking).to_list()
+
+
+def _name_some(symbols: Sequence[str], limit: int = 8) -> str:
+    shown = ", ".join(symbols[:limit])
+    more = len(symbols) - limit
+    return f"{shown} (+{more:,} more)" if more > 0 else shown
 
 
 def selected_coverage(book: ChainBook, expiry: str, as_of: datetime | None = None) -> float:
@@ -50,6 +76,7 @@ async def collect(
     wait: float = 30.0,
     min_coverage: float = 0.95,
     min_batches: int = 1,
+    settle: float = 0.3,
     progress: Callable[[float, int], None] | None = None,
 ) -> CollectResult:
     """Fill a book for ``ticker`` from ``feed``; see the module docstring.
@@ -59,27 +86,38 @@ async def collect(
     session = await feed.open(ticker)
     book = session.chain.new_book()
     now = datetime.now(UTC)
+    readiness: Callable[[], tuple[bool, float | None, list[str]]] | None = getattr(
+        session, "readiness", None
+    )
     try:
         exps = select_expirations(live_expirations(book, now), expiry, now)
         await session.set_expirations(None if expiry == "all" else exps)
-        deadline = time.monotonic() + wait
+        start = time.monotonic()
+        deadline = start + wait
         batches = 0
         coverage = 0.0
         ended = True
+        complete_at: float | None = None
         last_progress = 0.0
-        iterator = session.events().__aiter__()
+        iterator: Any = session.events().__aiter__()
         while True:
-            remaining = deadline - time.monotonic()
+            now_m = time.monotonic()
+            if complete_at is not None and now_m - complete_at >= settle:
+                ended = False
+                break
+            remaining = deadline - now_m
             if remaining <= 0:
                 ended = False
                 break
+            timeout = remaining
+            if complete_at is not None:
+                timeout = min(remaining, max(0.0, complete_at + settle - now_m))
             try:
-                batch = await asyncio.wait_for(iterator.__anext__(), timeout=remaining)
+                batch = await asyncio.wait_for(iterator.__anext__(), timeout=timeout)
             except StopAsyncIteration:
                 break
             except TimeoutError:
-                ended = False
-                break
+                continue  # the loop head decides (settled, or out of time)
             book.apply(batch)
             batches += 1
             if batches == 1 and book.as_of is not None:
@@ -94,10 +132,36 @@ async def collect(
             if progress is not None and time.monotonic() - last_progress > 0.5:
                 last_progress = time.monotonic()
                 progress(coverage, batches)
-            if batches >= min_batches and coverage >= min_coverage:
+            if complete_at is not None or batches < min_batches:
+                continue
+            if readiness is not None:
+                subscribed, _, waiting = readiness()
+                if subscribed and not waiting:
+                    complete_at = time.monotonic()  # all answered: let the last frames land
+            elif coverage >= min_coverage:
                 ended = False
                 break
-        timed_out = coverage < min_coverage and not ended
-        return CollectResult(book, coverage, timed_out, batches, ended)
+        if readiness is not None:
+            timed_out = complete_at is None and not ended
+        else:
+            timed_out = coverage < min_coverage and not ended
+        missing = missing_contracts(book, expiry)
+        warnings: list[str] = []
+        if timed_out:
+            what = "contracts still missing data" if missing else "the stream was not complete"
+            warnings.append(
+                f"timed out after {wait:g} s with {coverage:.1%} of the selected contracts "
+                f"covered by greeks and open interest; {len(missing):,} {what}"
+                + (f": {_name_some(missing)}" if missing else "")
+            )
+        elif missing and not ended:
+            warnings.append(
+                f"{len(missing):,} selected contracts have no greeks or no open interest "
+                f"(the server sent none): {_name_some(missing)}"
+            )
+        if book.rejected_values:
+            cols = ", ".join(f"{k} {v:,}" for k, v in sorted(book.rejected_by_column.items()))
+            warnings.append(f"{book.rejected_values:,} values rejected as not sane ({cols})")
+        return CollectResult(book, coverage, timed_out, batches, ended, missing, warnings)
     finally:
         await session.aclose()

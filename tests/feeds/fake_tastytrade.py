@@ -47,6 +47,8 @@ REASONS = {
     401: "Unauthorized",
     403: "Forbidden",
     404: "Not Found",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
     503: "Service Unavailable",
 }
 
@@ -224,6 +226,8 @@ class _Conn:
     subs: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     pending: dict[int, list[Any]] = field(default_factory=lambda: defaultdict(list))
     agg_period: float = 0.1
+    drop_after_data: bool = False
+    close_on_auth: bool = False
 
 
 class FakeTastytrade:
@@ -247,8 +251,16 @@ class FakeTastytrade:
         self.unknown_quote_token = False
         self.silent_new_connections = 0  # this many next connections never say anything
         self.quote_token_failures = 0  # this many next quote-token requests get HTTP 503
+        # (path, status, Retry-After or None): the next requests to path get these answers
+        self.rest_failures: list[tuple[str, int, str | None]] = []
+        self.drop_after_data = 0  # this many next connections are cut after their 1st data
+        self.close_on_auth = 0  # this many next connections close as the client sends AUTH
+        self.held: set[str] = set()  # symbols whose data is held back until release()
+        self.raw_frames_sent = 0
         # records
         self.oauth_requests = 0
+        self.quote_token_requests = 0
+        self.rest_requests: list[tuple[str, int]] = []  # (path, status answered)
         self.chain_requests = 0
         self.oauth_bodies: list[dict[str, Any]] = []
         self.quote_tokens: list[str] = []
@@ -352,6 +364,38 @@ class FakeTastytrade:
             if symbol in conn.subs.get(event_type, ()):
                 self._queue(conn, event_type, [symbol])
 
+    def update_many(self, event_type: str, changes: Mapping[str, Mapping[str, Any]]) -> None:
+        """Change many symbols at once: subscribed connections get them in one frame."""
+        for symbol, values in changes.items():
+            self.market.table(event_type).setdefault(symbol, {}).update(values)
+        for conn in self._conns:
+            subs = conn.subs.get(event_type, set())
+            self._queue(conn, event_type, [s for s in changes if s in subs])
+
+    def send_raw(self, text: str) -> None:
+        """Send ``text`` as one websocket text frame to every open connection, as is."""
+        for conn in list(self._conns):
+            self.raw_frames_sent += 1
+            self.frames_sent += 1
+            self.max_frame_sent = max(self.max_frame_sent, len(text.encode()))
+            self._spawn(self._send_text(conn, text))
+
+    async def _send_text(self, conn: _Conn, text: str) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            await conn.ws.send(text)
+
+    def channel_of(self, event_type: str) -> int:
+        """The channel the newest connection uses for ``event_type``."""
+        conn = self._conns[-1]
+        return next(c for c, t in conn.channels.items() if t == event_type)
+
+    def release(self) -> None:
+        """Serve the held symbols now (their subscriptions' snapshots)."""
+        held, self.held = self.held, set()
+        for conn in self._conns:
+            for event_type, subs in conn.subs.items():
+                self._queue(conn, event_type, [s for s in held if s in subs])
+
     def subscribed(self, event_type: str) -> set[str]:
         """Symbols of ``event_type`` subscribed on the newest connection."""
         if not self._conns:
@@ -375,12 +419,13 @@ class FakeTastytrade:
                     headers[key.strip().lower()] = value.strip()
                 length = int(headers.get("content-length") or 0)
                 body = await reader.readexactly(length) if length else b""
-                status, payload = self._route(method, target, headers, body)
+                status, payload, extra = self._answer(method, target, headers, body)
                 data = json.dumps(payload).encode()
                 head = (
                     f"HTTP/1.1 {status} {REASONS.get(status, 'X')}\r\n"
                     "Content-Type: application/json\r\n"
-                    f"Content-Length: {len(data)}\r\n\r\n"
+                    + "".join(f"{k}: {v}\r\n" for k, v in extra.items())
+                    + f"Content-Length: {len(data)}\r\n\r\n"
                 )
                 writer.write(head.encode() + data)
                 await writer.drain()
@@ -388,6 +433,24 @@ class FakeTastytrade:
             pass
         finally:
             writer.close()
+
+    def _answer(
+        self, method: str, target: str, headers: Mapping[str, str], body: bytes
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        path = target.split("?", 1)[0]
+        for i, (fail_path, status, retry_after) in enumerate(self.rest_failures):
+            if path.startswith(fail_path):
+                del self.rest_failures[i]
+                if path == "/oauth/token":
+                    self.oauth_requests += 1
+                elif path == "/api-quote-tokens":
+                    self.quote_token_requests += 1
+                self.rest_requests.append((path, status))
+                extra = {"Retry-After": retry_after} if retry_after is not None else {}
+                return status, {"error": {"code": f"http_{status}", "message": "injected"}}, extra
+        status, payload = self._route(method, target, headers, body)
+        self.rest_requests.append((path, status))
+        return status, payload, {}
 
     def _route(
         self, method: str, target: str, headers: Mapping[str, str], body: bytes
@@ -409,6 +472,7 @@ class FakeTastytrade:
         if headers.get("authorization") != f"Bearer {self.access_token}":
             return 401, {"error": {"code": "unauthorized", "message": "Token is invalid"}}
         if method == "GET" and path == "/api-quote-tokens":
+            self.quote_token_requests += 1
             if self.quote_token_failures > 0:
                 self.quote_token_failures -= 1
                 return 503, {"error": {"code": "unavailable", "message": "Service unavailable"}}
@@ -454,6 +518,12 @@ class FakeTastytrade:
         if self.silent_new_connections > 0:
             self.silent_new_connections -= 1
             conn.silent = True
+        if self.drop_after_data > 0:
+            self.drop_after_data -= 1
+            conn.drop_after_data = True
+        if self.close_on_auth > 0:
+            self.close_on_auth -= 1
+            conn.close_on_auth = True
         self._conns.append(conn)
         flusher = asyncio.ensure_future(self._flusher(conn))
         keepalive = asyncio.ensure_future(self._keepalive(conn))
@@ -490,6 +560,10 @@ class FakeTastytrade:
                             "data": [conn.channels[channel], values],
                         },
                     )
+                    if conn.drop_after_data:
+                        await asyncio.sleep(0.01)
+                        conn.ws.transport.abort()
+                        return
 
     async def _on_message(self, conn: _Conn, msg: Mapping[str, Any]) -> None:
         kind = msg.get("type")
@@ -505,6 +579,20 @@ class FakeTastytrade:
                     "version": "1.0-fake",
                 },
             )
+            if conn.close_on_auth:
+                # AUTH_STATE and a close frame in one TCP write: the client reads both at once
+                # and its AUTH (with the token) meets a connection that is closing (after a pause,
+                # so that the client's reader is already waiting for the next message)
+                await asyncio.sleep(0.05)
+                text = json.dumps({"type": "AUTH_STATE", "channel": 0, "state": "UNAUTHORIZED"})
+                payload = text.encode()
+                frame = bytes([0x81, len(payload)]) + payload
+                close = bytes([0x88, 0x02]) + (1001).to_bytes(2, "big")
+                conn.ws.transport.write(frame + close)
+                self.frames_sent += 1
+                await asyncio.sleep(0.2)
+                conn.ws.transport.abort()
+                return
             await self._send(conn, {"type": "AUTH_STATE", "channel": 0, "state": "UNAUTHORIZED"})
         elif kind == "AUTH":
             token = str(msg.get("token"))
@@ -579,9 +667,10 @@ class FakeTastytrade:
         fields = [_snake(f) for f in conn.fields[channel]]
         table = self.market.table(event_type)
         out = conn.pending[channel]
+        held = self.held
         for symbol in symbols:
             values = table.get(symbol)
-            if values is None:
+            if values is None or symbol in held:
                 continue  # dxFeed sends nothing for symbols it does not know
             for name in fields:
                 if name == "event_symbol":

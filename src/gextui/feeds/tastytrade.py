@@ -33,10 +33,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import date
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import polars as pl
 from httpx2 import HTTPError, Response
@@ -62,7 +63,9 @@ from gextui.feeds.tt_stream import (
     DEFAULT_SILENCE_TIMEOUT,
     LiveStream,
     StreamConfig,
+    TransientError,
     leaves,
+    redact,
 )
 
 __all__ = [
@@ -80,7 +83,7 @@ AUTH_MESSAGE: Final = (
 
 
 class _HttpLog:
-    """httpx response hook: remembers the last HTTP status the SDK saw.
+    """httpx response hook: remembers the last HTTP status (and Retry-After) the SDK saw.
 
     The SDK's :class:`TastytradeError` carries only the server's text, not the status; this
     tells a rejected token (401/403) from an unknown symbol (404) from an outage.
@@ -89,10 +92,33 @@ class _HttpLog:
     def __init__(self) -> None:
         self.status: int | None = None
         self.path = ""
+        self.retry_after: float | None = None
+
+    def reset(self) -> None:
+        self.status, self.path, self.retry_after = None, "", None
 
     async def __call__(self, response: Response) -> None:
         self.status = response.status_code
         self.path = response.request.url.path
+        self.retry_after = _retry_after(response.headers.get("retry-after"))
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds; an HTTP date is ignored)."""
+    if not value:
+        return None
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return None
+    return seconds if 0 <= seconds < 86_400 else None
+
+
+class _Rejected(FeedError):
+    """HTTP 401/403 from tastytrade (internal: :meth:`TastytradeFeed._call` decides)."""
+
+
+T = TypeVar("T")
 
 
 def normalise_ticker(ticker: str) -> str:
@@ -184,6 +210,10 @@ class TastytradeFeedSession:
             return FeedStatus(FeedState.CLOSED, "closed")
         return self._stream.status
 
+    def readiness(self) -> tuple[bool, float | None, list[str]]:
+        """See :meth:`gextui.feeds.tt_stream.LiveStream.readiness` (used by ``snapshot``)."""
+        return self._stream.readiness()
+
     @property
     def stream(self) -> LiveStream:
         """The streaming loop (stats, wanted symbols) – for diagnostics and tests."""
@@ -208,9 +238,12 @@ class TastytradeFeedSession:
         self._stream.enable_options()
         while not self._closed:
             await asyncio.sleep(self._batch_interval)
-            batch = to_batch(self._stream.drain(), meta=self._meta)
-            if batch is not None:
+            batches, events = self._stream.drain()
+            for batch in batches:  # one per FEED_DATA frame and event type
                 yield batch
+            sdk_batch = to_batch(events, meta=self._meta)  # FULL-format frames only
+            if sdk_batch is not None:
+                yield sdk_batch
             if self._stream.fatal is not None:
                 raise self._stream.fatal
 
@@ -252,6 +285,8 @@ class TastytradeFeed:
         http_timeout: float = 15.0,
         seed: int | None = None,
         sdk_debug_logs: bool = False,
+        rest_tries: int = 6,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         # The SDK sets its logger to DEBUG at import and logs every received frame (whole
         # FEED_DATA payloads): noise, and a LogRecord per frame. Quiet unless asked.
@@ -272,6 +307,11 @@ class TastytradeFeed:
         self._chain_ttl = chain_ttl
         self._http_timeout = http_timeout
         self._http = _HttpLog()
+        self._rest_tries = max(1, rest_tries)
+        self._sleep = sleep
+        self._rng = random.Random(seed)
+        #: REST retries done: (what, reason, delay in seconds)
+        self.rest_retries: list[tuple[str, str, float]] = []
         self._session: Session | None = None
         self._session_lock = asyncio.Lock()
         self._chains: dict[str, tuple[float, ChainInfo]] = {}
@@ -286,17 +326,20 @@ class TastytradeFeed:
         return self._config
 
     # ------------------------------------------------------------------ errors
-    def _auth_error(self) -> FeedError | None:
-        status = self._http.status
-        if status in (401, 403):
-            return FeedError(AUTH_MESSAGE.format(status=status))
+    def _fatal_from(self, exc: BaseException) -> FeedError | None:
+        """For the stream loop: credentials rejected (after a forced refresh) are fatal;
+        everything else (transient REST errors included) is retried."""
+        for e in leaves(exc):
+            if isinstance(e, FeedError) and not isinstance(e, TransientError):
+                return e
         return None
 
-    def _fatal_from(self, exc: BaseException) -> FeedError | None:
-        """For the stream loop: a rejected token is fatal; everything else is retried."""
-        if any(isinstance(e, TastytradeError) for e in leaves(exc)):
-            return self._auth_error()
-        return None
+    def _secrets(self) -> list[str]:
+        creds = self._credentials
+        out = [creds.secret, creds.refresh_token]
+        if self._session is not None:
+            out.append(self._session.session_token)
+        return out
 
     def _host(self) -> str:
         if self._session is None:
@@ -306,31 +349,90 @@ class TastytradeFeed:
 
     @contextlib.asynccontextmanager
     async def _rest(self, what: str) -> AsyncIterator[None]:
-        """Map SDK / network failures of a REST call to one-line :class:`FeedError`s."""
-        self._http.status = None
+        """Map SDK / network failures of a REST call to one-line :class:`FeedError`s:
+        :class:`_Rejected` (401/403), :class:`TransientError` (5xx, 429, network), plain
+        :class:`FeedError` for the rest."""
+        self._http.reset()
         try:
             yield
         except FeedError:
             raise
         except TastytradeError as exc:
-            auth = self._auth_error()
-            if auth is not None:
-                raise auth from None
             status = self._http.status
+            if status in (401, 403):
+                raise _Rejected(AUTH_MESSAGE.format(status=status)) from None
             code = f" (HTTP {status})" if status else ""
-            raise FeedError(_one_line(f"tastytrade {what} failed{code}: {exc}")) from None
-        except HTTPError as exc:
-            raise FeedError(
-                f"cannot reach tastytrade at {self._host()} for {what} ({type(exc).__name__})"
-            ) from None
-        except OSError as exc:
-            raise FeedError(
+            text = redact(_one_line(f"tastytrade {what} failed{code}: {exc}"), self._secrets())
+            if status is not None and (status >= 500 or status == 429):
+                raise TransientError(text, self._http.retry_after) from None
+            raise FeedError(text) from None
+        except (HTTPError, OSError) as exc:
+            raise TransientError(
                 f"cannot reach tastytrade at {self._host()} for {what} ({type(exc).__name__})"
             ) from None
         except (ValidationError, KeyError, ValueError, TypeError) as exc:
             raise FeedError(
                 f"unexpected {what} response from tastytrade ({type(exc).__name__})"
             ) from None
+
+    async def _call(
+        self, what: str, fn: Callable[[], Awaitable[T]], *, tries: int | None = None
+    ) -> T:
+        """One REST call with the retry policy:
+
+        * 5xx, 429 and network errors: retried up to ``tries`` times in all (default
+          ``rest_tries``) with the reconnect backoff, at least the server's Retry-After
+          (capped); then the last :class:`TransientError` is raised;
+        * 401/403 from a request: the access token is refreshed (forced) and the request
+          retried once; 401/403 from the token refresh itself gets one more try;
+        * only credentials rejected again after that are fatal (:data:`AUTH_MESSAGE`).
+        """
+        tries = self._rest_tries if tries is None else max(1, tries)
+        cfg = self._config
+        failures = 0
+        refreshed = False
+        rejected_refreshes = 0
+        while True:
+            try:
+                async with self._rest(what):
+                    return await fn()
+            except _Rejected as exc:
+                if self._http.path == "/oauth/token":
+                    rejected_refreshes += 1
+                    if rejected_refreshes >= 2:
+                        raise FeedError(str(exc)) from None
+                    reason = "token refresh rejected; trying once more"
+                elif refreshed:
+                    raise FeedError(str(exc)) from None
+                else:
+                    refreshed = True
+                    reason = "access token rejected; refreshing it"
+                    await self._refresh(tries)
+                    self.rest_retries.append((what, reason, 0.0))
+                    continue
+                delay = cfg.backoff(0, self._rng)
+            except TransientError as exc:
+                failures += 1
+                if failures >= tries:
+                    raise
+                reason = str(exc)
+                delay = cfg.backoff(failures - 1, self._rng)
+                if exc.retry_after is not None:
+                    delay = max(delay, min(exc.retry_after, cfg.retry_after_max))
+            self.rest_retries.append((what, reason, delay))
+            log.info("tastytrade %s: %s; retrying in %.1f s", what, reason, delay)
+            await self._sleep(delay)
+
+    async def _refresh(self, tries: int) -> None:
+        session = self._session
+        if session is not None:
+            await self._call("login", lambda: session.refresh(force=True), tries=tries)
+
+    async def _quote_token(self) -> dict[str, Any]:
+        """The DXLink quote token, for each new connection of a stream (one try for
+        transient errors: the stream's own reconnect backoff follows)."""
+        session = await self._ensure_session()
+        return await self._call("quote token", lambda: session._get("/api-quote-tokens"), tries=1)
 
     # ------------------------------------------------------------------ session and chain
     async def _ensure_session(self) -> Session:
@@ -355,8 +457,7 @@ class TastytradeFeed:
                 session._client.base_url = creds.api_url
             self._session = session
             try:
-                async with self._rest("login"):
-                    await session.refresh(force=True)
+                await self._call("login", lambda: session.refresh(force=True))
             except FeedError:
                 self._session = None
                 await session._client.aclose()
@@ -372,10 +473,12 @@ class TastytradeFeed:
         if cached is not None and time.monotonic() - cached[0] < self._chain_ttl:
             return cached[1]
         session = await self._ensure_session()
+
+        async def fetch() -> tuple[str | None, pl.DataFrame]:
+            return instruments_from_chain(await get_option_chain(session, ticker))
+
         try:
-            async with self._rest(f"option chain for {ticker}"):
-                raw = await get_option_chain(session, ticker)
-                underlying, instruments = instruments_from_chain(raw)
+            underlying, instruments = await self._call(f"option chain for {ticker}", fetch)
         except FeedError as exc:
             if self._http.status in (400, 404):
                 raise UnknownTickerError(f"tastytrade has no option chain for {ticker!r}") from None
@@ -391,7 +494,13 @@ class TastytradeFeed:
         info = await self.chain(ticker)
         session = await self._ensure_session()
         stream = LiveStream(
-            session, info.underlying_symbol, self._config, fatal_from=self._fatal_from
+            session,
+            info.underlying_symbol,
+            self._config,
+            fatal_from=self._fatal_from,
+            token_source=self._quote_token,
+            secrets=self._secrets,
+            meta={"source": info.source.value},
         )
         feed_session = TastytradeFeedSession(
             info, stream, batch_interval=self._batch_interval, on_close=self._forget

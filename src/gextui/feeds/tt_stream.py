@@ -41,23 +41,49 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import random
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, Final
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final, Self
+from zoneinfo import ZoneInfo
 
-from anyio import WouldBlock
-from httpx2 import HTTPError
-from httpx2.websockets import WebSocketDisconnect, WebSocketNetworkError
+import polars as pl
+from anyio import TASK_STATUS_IGNORED, create_task_group
+from anyio.abc import TaskStatus
+from httpx2 import AsyncClient, HTTPError
+from httpx2.websockets import (
+    WebSocketDisconnect,
+    WebSocketInvalidTypeReceived,
+    WebSocketNetworkError,
+)
+from pydantic import ValidationError
 from tastytrade import DXLinkStreamer, Session
 from tastytrade.dxfeed import Event, Greeks, Quote, Summary, Trade
-from tastytrade.streamer import MAP_EVENTS
+from tastytrade.streamer import DXLINK_VERSION, MAP_EVENTS
 from tastytrade.utils import TastytradeError
+from wsproto.utilities import LocalProtocolError
 
+from gextui.core.events import EventBatch
 from gextui.feeds.base import FeedError, FeedState, FeedStatus
 from gextui.feeds.tt_convert import KIND_OF
+from gextui.feeds.tt_wire import LAYOUTS, JsonConstant, MalformedPayload, decode
+
+NEW_YORK: Final = ZoneInfo("America/New_York")
+
+
+class TransientError(FeedError):
+    """A REST failure worth retrying (HTTP 5xx / 429, a network error); ``retry_after`` is
+    the server's Retry-After in seconds, when it gave one."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +123,11 @@ class StreamConfig:
     stale_after: float = 30.0
     token_max_age: float = 23 * 3600.0
     seed: int | None = None
+    #: a connection that streamed this long starts the backoff over even when it failed the
+    #: same way as the one before (a failure a day is not a failing link)
+    backoff_reset_after: float = 600.0
+    #: cap on a server's Retry-After (seconds)
+    retry_after_max: float = 300.0
 
     def __post_init__(self) -> None:
         if self.chunk_size < 1:
@@ -114,32 +145,40 @@ class StreamConfig:
         return max(0.0, base * (1.0 + rng.uniform(-self.jitter, self.jitter)))
 
 
-class _WatchedSocket:
-    """Wraps the SDK's websocket to stamp the arrival time of every received frame."""
+#: incoming websocket message limit (the SDK leaves httpx2's 64 KiB default, which one busy
+#: FEED_DATA frame of a big chain exceeds; dxFeed servers can send several hundred KiB)
+MAX_MESSAGE_BYTES: Final = 16 * 1024 * 1024
+#: the SDK version whose private connect / reader this module replaces (a test pins it)
+SDK_VERSION: Final = "13.2.3"
 
-    def __init__(self, inner: Any, owner: WatchedStreamer) -> None:
-        self._inner = inner
-        self._owner = owner
-
-    async def receive_json(self, *args: Any, **kwargs: Any) -> Any:
-        message = await self._inner.receive_json(*args, **kwargs)
-        self._owner.last_frame = time.monotonic()
-        self._owner.frames += 1
-        return message
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
+TokenSource = Callable[[], Awaitable[dict[str, Any]]]
 
 
 class WatchedStreamer(DXLinkStreamer):
-    """A :class:`DXLinkStreamer` that knows when it last heard from the server.
+    """A :class:`DXLinkStreamer` with gextui's own connect and reader.
 
-    The SDK stores its websocket in ``self._websocket`` (a slot); this subclass intercepts
-    that assignment to wrap the socket, so every received frame – data or ``KEEPALIVE`` –
-    updates :attr:`last_frame`, and :attr:`last_data` tracks ``FEED_DATA`` frames.
+    * **Connect** (:meth:`__asynccontextmanager__`, the SDK's own code but for two things):
+      the quote token comes from ``token_source`` (the feed's retrying REST call), and the
+      websocket accepts messages up to :data:`MAX_MESSAGE_BYTES`.
+    * **Reader** (:meth:`_reader`): the SDK's protocol handling, plus: every frame stamps
+      :attr:`last_frame`; a frame that is not valid JSON, has an unknown channel, an unknown
+      event type or a payload of the wrong arity is dropped and counted
+      (:attr:`malformed_frames`), never fatal; COMPACT ``FEED_DATA`` is decoded straight into
+      columns (:mod:`gextui.feeds.tt_wire`, one :class:`EventBatch` per frame and event type)
+      instead of one pydantic object per event.
+    * **Coverage**: :attr:`missing` holds the wanted symbols that have not sent their first
+      events on this connection yet (options: Greeks and Summary; the underlying: a Trade or
+      a Quote).
     """
 
-    def __init__(self, session: Session) -> None:
+    def __init__(
+        self,
+        session: Session,
+        *,
+        token_source: TokenSource | None = None,
+        max_message_bytes: int = MAX_MESSAGE_BYTES,
+        meta: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(session)
         now = time.monotonic()
         self.created = now
@@ -147,45 +186,201 @@ class WatchedStreamer(DXLinkStreamer):
         self.last_data: float | None = None
         self.frames = 0
         self.data_frames = 0
+        self.malformed_frames = 0
+        self.dropped_events = 0
+        self.slow_events = 0
+        self.events = 0
         self.subscribed = False  # everything wanted has been subscribed once
+        self.last_subscribe: float | None = None  # when the last chunk was sent
+        #: wanted symbols whose first event of a kind has not arrived on this connection:
+        #: options need greeks and summary, the underlying a trade or a quote ("spot")
+        self.waiting: dict[str, set[str]] = {"greeks": set(), "summary": set(), "spot": set()}
+        self.batches: list[EventBatch] = []
         self.pending: dict[type[Event], list[Event]] = {cls: [] for cls in DRAIN_TYPES}
+        self._token_source = token_source
+        self._max_message_bytes = max_message_bytes
+        self._meta = dict(meta or {})
+        self._authorized = False
+
+    @asynccontextmanager
+    async def __asynccontextmanager__(self) -> AsyncGenerator[Self]:
+        if self._token_source is not None:
+            data = await self._token_source()
+        else:
+            data = await self.session._get("/api-quote-tokens")
+        self._wss_url = data["dxlink-url"]
+        self._auth_token = data["token"]
+        async with AsyncClient(**self.session.client_kwargs) as client:
+            try:
+                async with (
+                    client.websocket(
+                        self._wss_url,
+                        keepalive_ping_interval_seconds=None,
+                        max_message_size_bytes=self._max_message_bytes,
+                    ) as self._websocket,
+                    create_task_group() as tg,
+                ):
+                    await tg.start(self._reader)
+                    tg.start_soon(self._heartbeat)
+                    yield self
+                    tg.cancel_scope.cancel()
+            except* WebSocketDisconnect as eg:
+                if eg.subgroup(lambda e: getattr(e, "code", None) == 1009):
+                    raise TastytradeError("Subscription message too long!") from eg
+                raise
+
+    async def _reader(self, *, task_status: TaskStatus[None] = TASK_STATUS_IGNORED) -> None:
+        ws = self._websocket
+        await ws.send_json(
+            {
+                "type": "SETUP",
+                "channel": 0,
+                "keepaliveTimeout": 60,
+                "acceptKeepaliveTimeout": 60,
+                "version": DXLINK_VERSION,
+            }
+        )
+        while True:
+            try:
+                text = await ws.receive_text()
+            except WebSocketInvalidTypeReceived:
+                self.frames += 1
+                self.last_frame = time.monotonic()
+                self.malformed_frames += 1
+                continue
+            self.frames += 1
+            self.last_frame = now = time.monotonic()
+            try:
+                message = json.loads(text, parse_constant=JsonConstant)
+            except (ValueError, RecursionError):
+                self.malformed_frames += 1
+                continue
+            if not isinstance(message, dict):
+                self.malformed_frames += 1
+                continue
+            kind = message.get("type")
+            if kind == "FEED_DATA":
+                self._feed_data(message, now)
+            elif kind in ("SETUP", "KEEPALIVE", "FEED_CONFIG"):
+                pass
+            elif kind == "AUTH_STATE":
+                state = message.get("state")
+                if state == "UNAUTHORIZED":
+                    await ws.send_json({"type": "AUTH", "channel": 0, "token": self._auth_token})
+                elif state == "AUTHORIZED" and not self._authorized:
+                    self._authorized = True
+                    task_status.started()
+            elif kind == "CHANNEL_OPENED":
+                key = self._channels_reversed.get(message.get("channel"))  # type: ignore[arg-type]
+                opened = self._subscription_state.get(key) if key is not None else None
+                if opened is None:
+                    self.malformed_frames += 1
+                else:
+                    opened.set()
+            elif kind == "CHANNEL_CLOSED":
+                key = self._channels_reversed.get(message.get("channel"))  # type: ignore[arg-type]
+                if key is None or self._subscription_state.pop(key, None) is None:
+                    self.malformed_frames += 1
+            elif kind == "ERROR":
+                raise TastytradeError(f"Fatal streamer error: {message.get('message')}")
+            else:
+                self.malformed_frames += 1
+                log.debug("unknown DXLink message type %.40r", kind)
+
+    def _feed_data(self, message: Mapping[str, Any], now: float) -> None:
+        channel = message.get("channel")
+        data = message.get("data")
+        name = self._channels_reversed.get(channel) if type(channel) is int else None
+        if name is None or not isinstance(data, list) or not data:
+            self.malformed_frames += 1
+            return
+        if isinstance(data[0], dict):  # FULL format: the SDK's parser, queued for drain
+            try:
+                self._map_message(data, channel)  # type: ignore[arg-type]
+            except Exception:
+                self.malformed_frames += 1
+                return
+            kind = KIND_OF.get(MAP_EVENTS.get(name, Event), "")
+            self._data_arrived(now, kind, [str(d.get("eventSymbol")) for d in data])
+            return
+        good = False
+        for i in range(0, len(data) - 1, 2):
+            etype, values = data[i], data[i + 1]
+            layout = LAYOUTS.get(etype) if etype == name else None
+            if layout is None:
+                self.malformed_frames += 1
+                continue
+            try:
+                decoded = decode(layout, values)
+            except MalformedPayload:
+                self.malformed_frames += 1
+                continue
+            good = True
+            self.dropped_events += decoded.dropped
+            self.slow_events += decoded.slow
+            frame = decoded.frame
+            if frame.height:
+                self.events += frame.height
+                self.batches.append(
+                    EventBatch(time=datetime.now(UTC), meta=self._meta, **{layout.kind: frame})
+                )
+                self._data_arrived(now, layout.kind, frame["symbol"])
+        if len(data) % 2:
+            self.malformed_frames += 1
+        if good:
+            self.data_frames += 1
+
+    def _data_arrived(self, now: float, kind: str, symbols: pl.Series | list[str]) -> None:
+        self.last_data = now
+        waiting = self.waiting.get("spot" if kind in ("trades", "quotes") else kind)
+        if waiting:  # only until everything has answered once: then this costs nothing
+            waiting.difference_update(
+                symbols.to_list() if isinstance(symbols, pl.Series) else symbols
+            )
 
     @property
-    def _websocket(self) -> Any:
-        return self.__dict__["_gex_websocket"]
+    def missing(self) -> set[str]:
+        """Wanted symbols that have not sent everything they should yet."""
+        w = self.waiting
+        if not (w["greeks"] or w["summary"] or w["spot"]):
+            return set()
+        return w["greeks"] | w["summary"] | w["spot"]
 
-    @_websocket.setter
-    def _websocket(self, websocket: Any) -> None:
-        self.__dict__["_gex_websocket"] = _WatchedSocket(websocket, self)
+    def want(self, options: Iterable[str] = (), underlying: str | None = None) -> None:
+        """Wait for these symbols' first events (see :attr:`waiting`)."""
+        opts = set(options)
+        self.waiting["greeks"].update(opts)
+        self.waiting["summary"].update(opts)
+        if underlying is not None:
+            self.waiting["spot"].add(underlying)
+
+    def unwant(self, symbols: Iterable[str]) -> None:
+        gone = set(symbols)
+        for waiting in self.waiting.values():
+            waiting.difference_update(gone)
 
     def _map_message(self, message: list[Any], channel: int) -> None:
-        """Parse one ``FEED_DATA`` payload with the SDK's own parser, but keep the events in
-        plain lists instead of the SDK's per-event memory streams: a send + receive per event
-        (≈ 1 µs together) is more than gextui's whole conversion budget per event."""
-        self.last_data = time.monotonic()
-        self.data_frames += 1
+        """The SDK's FULL-format parse (COMPACT frames never get here): events are kept in
+        plain lists for :meth:`drain_into` rather than the SDK's memory streams."""
         cls = MAP_EVENTS.get(self._channels_reversed.get(channel, ""))
-        if cls is None or cls not in self.pending or not message or isinstance(message[0], dict):
-            super()._map_message(message, channel)  # FULL format / other types: SDK queues
+        if cls is None or cls not in self.pending:
+            super()._map_message(message, channel)
             return
-        # COMPACT format: ["Greeks", [v1, v2, ... flat]] – parsed exactly as the SDK does
-        self.pending[cls].extend(cls.from_stream(message[1]))
+        for event_dict in message:
+            with contextlib.suppress(ValidationError):
+                self.pending[cls].append(cls.model_validate(event_dict))
 
-    def drain_into(self, out: dict[str, list[Event]]) -> None:
-        """Move every parsed event received so far into ``out`` (by batch kind)."""
+    def drain_into(self, out: dict[str, list[Event]], batches: list[EventBatch]) -> None:
+        """Move everything received so far: decoded batches into ``batches``, SDK event
+        objects (FULL format only) into ``out`` (by batch kind)."""
+        if self.batches:
+            batches.extend(self.batches)
+            self.batches.clear()
         for cls in DRAIN_TYPES:
-            bucket = out.setdefault(KIND_OF[cls], [])
             pending = self.pending[cls]
             if pending:
-                bucket.extend(pending)
+                out.setdefault(KIND_OF[cls], []).extend(pending)
                 pending.clear()
-            recv = self._recv[cls]  # events the SDK queued itself (FULL format)
-            append = bucket.append
-            while True:
-                try:
-                    append(recv.receive_nowait())
-                except WouldBlock:
-                    break
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
@@ -208,33 +403,52 @@ def _one_line(text: str, limit: int = 160) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every secret (longer than 3 characters) replaced by ``***``."""
+    for secret in secrets:
+        if secret and len(secret) > 3 and secret in text:
+            text = text.replace(secret, "***")
+    return text
+
+
 def describe(exc: BaseException) -> str:
-    """A one-line reason for a connection that ended with ``exc``."""
+    """A one-line reason for a connection that ended with ``exc``.
+
+    Only errors gextui knows get words of their own; the text of any other exception is
+    never shown (it may hold anything: wsproto's send errors hold the whole outgoing
+    message, AUTH token included) – just its type.
+    """
     found = [e for e in leaves(exc) if not isinstance(e, asyncio.CancelledError)] or [exc]
     first = found[0]
-    for e in found:  # the SDK's own messages are the most telling
-        if isinstance(e, TastytradeError):
+    for e in found:  # the SDK's and the feed's own messages are the most telling
+        if isinstance(e, TastytradeError | FeedError):
             first = e
             break
+    if isinstance(first, FeedError):
+        return _one_line(str(first))
     if isinstance(first, TastytradeError):
         text = str(first)
         if text.startswith("Fatal streamer error:"):
             return _one_line("server error: " + text.removeprefix("Fatal streamer error:").strip())
         if "too long" in text:
-            return "server frame over the 64 KiB limit (connection closed)"
+            return (
+                f"server frame over the {MAX_MESSAGE_BYTES // 2**20} MiB limit (connection closed)"
+            )
         return _one_line(f"tastytrade error: {text}")
     if isinstance(first, WebSocketDisconnect):
         why = f": {first.reason}" if getattr(first, "reason", None) else ""
         return _one_line(f"connection closed by the server (code {first.code}{why})")
     if isinstance(first, WebSocketNetworkError):
         return "connection lost (network error)"
+    if isinstance(first, LocalProtocolError):
+        return "connection lost (while sending)"
     if isinstance(first, HTTPError):
         return _one_line(f"cannot reach the stream ({type(first).__name__})")
     if isinstance(first, TimeoutError):
         return "timed out"
     if isinstance(first, OSError):
         return _one_line(f"network error ({type(first).__name__})")
-    return _one_line(f"{type(first).__name__}: {first}")
+    return f"unexpected error ({type(first).__name__})"
 
 
 @dataclass(slots=True)
@@ -244,13 +458,29 @@ class StreamStats:
     subscribe_messages: int = 0
     last_reason: str = ""
     reasons: list[str] = field(default_factory=list)
+    delays: list[float] = field(default_factory=list)  # chosen reconnect delays, in order
+    malformed_frames: int = 0  # of ended connections (see LiveStream.malformed_frames)
+    dropped_events: int = 0
+    events: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RetryInfo:
+    """The pending reconnect: consecutive failures so far, the delay, when (UTC)."""
+
+    failures: int
+    delay: float
+    at: datetime
 
 
 class LiveStream:
     """Keeps one DXLink feed alive for an underlying and a changing set of option symbols.
 
     ``fatal_from(exc)`` turns an exception into a fatal :class:`FeedError` (bad credentials)
-    or returns ``None`` (retry). ``on_status`` is called on every status change.
+    or returns ``None`` (retry). ``token_source`` fetches a quote token (the feed's retrying
+    REST call; default: the SDK's own request). ``secrets()`` lists strings never to show
+    (they are replaced by ``***`` in every reason). ``on_status`` is called on every status
+    change.
     """
 
     def __init__(
@@ -261,12 +491,18 @@ class LiveStream:
         *,
         fatal_from: Callable[[BaseException], FeedError | None] = lambda _e: None,
         on_status: Callable[[FeedStatus], None] | None = None,
+        token_source: TokenSource | None = None,
+        secrets: Callable[[], Iterable[str]] = tuple,
+        meta: Mapping[str, str] | None = None,
     ) -> None:
         self._session = session
         self.underlying = underlying
         self.config = config
         self._fatal_from = fatal_from
         self._on_status = on_status
+        self._token_source = token_source
+        self._secrets = secrets
+        self._meta = dict(meta or {})
         self._rng = random.Random(config.seed)
         self._wanted: frozenset[str] = frozenset()
         self._options_enabled = False
@@ -276,6 +512,7 @@ class LiveStream:
         self._task: asyncio.Task[None] | None = None
         self._subscribing = False
         self.fatal: FeedError | None = None
+        self.retry: RetryInfo | None = None
         self.stats = StreamStats()
         self.status = FeedStatus(FeedState.CONNECTING, "connecting to tastytrade")
 
@@ -306,17 +543,58 @@ class LiveStream:
     def running(self) -> bool:
         return self._task is not None and not self._task.done()
 
-    def drain(self) -> dict[str, list[Event]]:
-        """All parsed events received since the last drain, by batch kind."""
+    @property
+    def streamer(self) -> WatchedStreamer | None:
+        """The current connection (None between connections)."""
+        return self._streamer
+
+    def _total(self, attr: str) -> int:
+        cur = self._streamer
+        return int(getattr(self.stats, attr)) + (int(getattr(cur, attr)) if cur else 0)
+
+    @property
+    def malformed_frames(self) -> int:
+        """Frames dropped as malformed (broken JSON, unknown channel or event type, wrong
+        arity), all connections together; each cost only itself, never the connection."""
+        return self._total("malformed_frames")
+
+    @property
+    def dropped_events(self) -> int:
+        """Events dropped as the SDK drops them (a required field NaN or unparseable)."""
+        return self._total("dropped_events")
+
+    @property
+    def events_received(self) -> int:
+        return self._total("events")
+
+    def readiness(self) -> tuple[bool, float | None, list[str]]:
+        """(everything wanted has been subscribed on the current connection, monotonic time
+        of the last data after the last subscription chunk or None, wanted symbols that have
+        not answered yet) – for a snapshot that must wait until the chain is complete."""
+        cur = self._streamer
+        if cur is None or self._subscribing or not self._options_enabled:
+            return False, None, sorted(self._wanted)
+        last = cur.last_data
+        after = (
+            last
+            if (last is not None and cur.last_subscribe is not None and last >= cur.last_subscribe)
+            else None
+        )
+        return cur.subscribed, after, sorted(cur.missing)
+
+    def drain(self) -> tuple[list[EventBatch], dict[str, list[Event]]]:
+        """Everything received since the last drain: decoded batches (in arrival order) and
+        SDK event objects (FULL-format frames only) by batch kind."""
         out: dict[str, list[Event]] = {}
+        batches: list[EventBatch] = []
         retired, self._retired = self._retired, []
         for streamer in retired:
-            streamer.drain_into(out)
+            streamer.drain_into(out, batches)
         if self._streamer is not None:
-            self._streamer.drain_into(out)
-            if out:  # data is flowing: say so now, not at the watchdog's next tick
+            self._streamer.drain_into(out, batches)
+            if out or batches:  # data is flowing: say so now, not at the watchdog's next tick
                 self._update_live(self._streamer, time.monotonic())
-        return out
+        return batches, out
 
     async def aclose(self) -> None:
         task, self._task = self._task, None
@@ -332,27 +610,43 @@ class LiveStream:
         self, state: FeedState, reason: str = "", progress: float | None = None
     ) -> None:
         cur = self.status
+        reason = redact(reason, self._secret_list())
         if cur.state == state and cur.reason == reason and cur.progress == progress:
             return
         self.status = FeedStatus(state, reason, progress=progress)
         if self._on_status is not None:
             self._on_status(self.status)
 
+    def _secret_list(self) -> list[str]:
+        out = list(self._secrets())
+        for st in (self._streamer, *self._retired):
+            token = getattr(st, "_auth_token", None) if st is not None else None
+            if token:
+                out.append(token)
+        return out
+
+    def _base_state(self) -> FeedState:
+        return FeedState.CONNECTING if self.stats.connections <= 1 else FeedState.RECONNECTING
+
     # ------------------------------------------------------------------ main loop
     async def _run(self) -> None:
-        attempt = 0
-        reason = ""
+        failures = 0
+        previous = ""
+        cfg = self.config
         while True:
-            streamer = WatchedStreamer(self._session)
+            streamer = WatchedStreamer(
+                self._session, token_source=self._token_source, meta=self._meta
+            )
             self.stats.connections += 1
             if self.stats.connections > 1:
                 self.stats.reconnects += 1
-                self._set_status(FeedState.RECONNECTING, f"reconnecting: {reason}")
+                self._set_status(FeedState.RECONNECTING, f"reconnecting: {previous}")
             else:
                 self._set_status(FeedState.CONNECTING, "connecting to tastytrade")
             conn = asyncio.create_task(self._connection(streamer))
+            retry_after: float | None = None
             try:
-                reason = await self._supervise(streamer, conn)
+                reason, retry_after = await self._supervise(streamer, conn)
             except asyncio.CancelledError:
                 conn.cancel()
                 with contextlib.suppress(BaseException):
@@ -362,33 +656,59 @@ class LiveStream:
                 if self._streamer is streamer:
                     self._streamer = None
                     self._retired.append(streamer)
+                for attr in ("malformed_frames", "dropped_events", "events"):
+                    setattr(self.stats, attr, getattr(self.stats, attr) + getattr(streamer, attr))
+            reason = redact(reason, self._secret_list())
             self.stats.last_reason = reason
             self.stats.reasons.append(reason)
             log.info("tastytrade stream ended: %s", reason)
             if self.fatal is not None:
                 self._set_status(FeedState.CLOSED, str(self.fatal))
                 return
-            if streamer.data_frames:
-                attempt = 0  # that connection worked: start the backoff over
-            delay = self.config.backoff(attempt, self._rng)
-            attempt += 1
-            self._set_status(FeedState.RECONNECTING, f"{reason}; retrying in {delay:.1f} s")
+            lived = time.monotonic() - streamer.created
+            if streamer.data_frames and (reason != previous or lived >= cfg.backoff_reset_after):
+                failures = 0  # a working connection that failed a new way: start over
+            delay = cfg.backoff(failures, self._rng)
+            if retry_after is not None:
+                delay = max(delay, min(retry_after, cfg.retry_after_max))
+            failures += 1
+            previous = reason
+            at = datetime.now(UTC) + timedelta(seconds=delay)
+            self.retry = RetryInfo(failures, delay, at)
+            self.stats.delays.append(delay)
+            clock = at.astimezone(NEW_YORK).strftime("%H:%M:%S")
+            self._set_status(
+                FeedState.RECONNECTING,
+                f"{reason}; {failures} {'try' if failures == 1 else 'tries'} failed, "
+                f"next at {clock} ET (in {delay:.1f} s)",
+            )
             await asyncio.sleep(delay)
+            self.retry = None
 
-    async def _supervise(self, streamer: WatchedStreamer, conn: asyncio.Task[None]) -> str:
-        """Watch one connection; return why it ended."""
+    async def _supervise(
+        self, streamer: WatchedStreamer, conn: asyncio.Task[None]
+    ) -> tuple[str, float | None]:
+        """Watch one connection; return why it ended (and a server's Retry-After)."""
         cfg = self.config
         while True:
             done, _ = await asyncio.wait({conn}, timeout=cfg.check_interval)
             if done:
                 exc = conn.exception() if not conn.cancelled() else None
                 if exc is None:
-                    return "connection ended"
+                    return "connection ended", None
                 fatal = self._fatal_from(exc)
                 if fatal is not None:
                     self.fatal = fatal
-                    return str(fatal)
-                return describe(exc)
+                    return str(fatal), None
+                retry_after = max(
+                    (
+                        e.retry_after
+                        for e in leaves(exc)
+                        if isinstance(e, TransientError) and e.retry_after is not None
+                    ),
+                    default=None,
+                )
+                return describe(exc), retry_after
             now = time.monotonic()
             why = ""
             if now - streamer.last_frame > cfg.silence_timeout:
@@ -399,18 +719,19 @@ class LiveStream:
                 conn.cancel()
                 with contextlib.suppress(BaseException):
                     await conn
-                return why
+                return why, None
             self._update_live(streamer, now)
 
     def _update_live(self, streamer: WatchedStreamer, now: float) -> None:
-        if self._streamer is not streamer or self._subscribing:
+        if self._streamer is not streamer or self._subscribing or not streamer.subscribed:
             return
-        if streamer.last_data is None:
-            state = self.status.state
-            if streamer.subscribed and state in (FeedState.CONNECTING, FeedState.RECONNECTING):
-                self._set_status(state, "subscribed; waiting for data")
+        if streamer.missing:
+            total = len(self._wanted) + 1 if self._options_enabled else 1
+            done = max(0, total - len(streamer.missing))
+            self._set_status(self._base_state(), "waiting for data", progress=done / total)
             return
-        if now - streamer.last_data > self.config.stale_after:
+        last = streamer.last_data
+        if last is not None and now - last > self.config.stale_after:
             self._set_status(
                 FeedState.STALE, f"no market data for {self.config.stale_after:g} s (connected)"
             )
@@ -422,9 +743,11 @@ class LiveStream:
         async with streamer:
             self._streamer = streamer
             subscribed: frozenset[str] = frozenset()
+            streamer.want(underlying=self.underlying)
             for cls in UNDERLYING_TYPES:
                 await streamer.subscribe(cls, [self.underlying])
                 self.stats.subscribe_messages += 1
+            streamer.last_subscribe = time.monotonic()
             while True:
                 self._changed.clear()
                 if self._options_enabled:
@@ -441,18 +764,17 @@ class LiveStream:
         if not add and not remove:
             return have
         cfg = self.config
-        total = len(add) + len(remove)
-        done = 0
+        state = self._base_state()
         self._subscribing = True
-        state = self.status.state
-        if state not in (FeedState.CONNECTING, FeedState.RECONNECTING):
-            state = FeedState.LIVE
+        streamer.unwant(remove)
+        streamer.want(add)
+        total = len(add)
         try:
             for chunk in _chunks(remove, cfg.chunk_size):
                 for cls in OPTION_TYPES:
                     await streamer.unsubscribe(cls, chunk)
                     self.stats.subscribe_messages += 1
-                done += len(chunk)
+            done = 0
             for i, chunk in enumerate(_chunks(add, cfg.chunk_size)):
                 if i:
                     # pace the chunks: one server aggregation period apart (see chunk size)
@@ -461,10 +783,10 @@ class LiveStream:
                     await streamer.subscribe(cls, chunk)
                     self.stats.subscribe_messages += 1
                 done += len(chunk)
-                if total > cfg.chunk_size:
-                    self._set_status(
-                        state, f"subscribing {done:,}/{total:,} contracts", progress=done / total
-                    )
+                streamer.last_subscribe = time.monotonic()
+                self._set_status(
+                    state, f"subscribing {done:,}/{total:,} contracts", progress=done / total
+                )
         finally:
             self._subscribing = False
         return wanted

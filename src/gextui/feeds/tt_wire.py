@@ -1,0 +1,252 @@
+"""DXLink ``FEED_DATA`` COMPACT payloads → columnar frames, without a pydantic object per event.
+
+The SDK parses every event into a pydantic model (≈ 13 µs an event); gextui needs four or
+five numbers of each. :func:`decode` takes one COMPACT payload (``[v1, v2, … flat]``, the
+fields in the order the SDK requested them: the event class's ``model_fields``) and returns a
+frame in the :mod:`gextui.feeds.tt_convert` shape with **the same rows and values as the SDK's
+parse** (``Event.from_stream`` then :func:`~gextui.feeds.tt_convert.events_frame`):
+
+* the payload length must be a multiple of the field count (else :class:`MalformedPayload`:
+  the SDK raises there and tears the connection down; here the frame is dropped and counted);
+* an event is dropped (as the SDK does) when a required field is ``"NaN"`` / ``"Infinity"`` /
+  ``"-Infinity"``; such an optional field becomes null (or the field's default);
+* clean columns (numbers where numbers belong, text where text belongs) are sliced out of
+  the flat list (``values[k::n]``, C speed) and turned into float64 arrays in one call;
+* any other value (a number sent as text such as ``"1e309"``, a float in an integer field,
+  ``true`` where a number belongs, ``Infinity`` literals, …) sends just that event through
+  the SDK's own parser, so the outcome is the SDK's by construction (an event the SDK cannot
+  parse at all is dropped and counted).
+
+Per event that is ≈ 0.3 µs of type checks and ≈ 0.1 µs of conversion on top of ``json.loads``.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Final, get_args
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+from pydantic_core import PydanticUndefined
+from tastytrade.dxfeed import Event
+from tastytrade.dxfeed.event import NAN_VALUES
+
+from gextui.feeds.tt_convert import FIELD_MAP, events_frame
+
+__all__ = ["LAYOUTS", "Decoded", "JsonConstant", "Layout", "MalformedPayload", "decode"]
+
+
+class MalformedPayload(ValueError):
+    """A payload that cannot be events (wrong arity, not a list)."""
+
+
+class JsonConstant(float):
+    """``NaN`` / ``Infinity`` JSON literals (``json.loads(…, parse_constant=JsonConstant)``):
+    a float the SDK would see as such, but a type the fast path does not take as clean."""
+
+
+class _Cat(enum.Enum):
+    DEC = "decimal"
+    INT = "int"
+    STR = "str"
+    BOOL = "bool"
+    OTHER = "other"
+
+
+_CLEAN: Final[Mapping[_Cat, frozenset[type]]] = {
+    _Cat.DEC: frozenset({float, int}),
+    _Cat.INT: frozenset({int}),
+    _Cat.STR: frozenset({str}),
+    _Cat.BOOL: frozenset({bool}),
+    _Cat.OTHER: frozenset(),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Field:
+    name: str
+    index: int
+    cat: _Cat
+    required: bool
+    default: float | None  # the value NaN becomes when not required (None: null)
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """How one SDK event class sits on the wire and which columns gextui takes from it."""
+
+    cls: type[Event]
+    kind: str  # batch kind (greeks, summary, trades, quotes)
+    size: int  # values per event
+    fields: tuple[_Field, ...]
+    outputs: tuple[tuple[str, int], ...]  # (batch column, field index)
+
+
+def _category(annotation: Any) -> _Cat:
+    args = [a for a in get_args(annotation) if a is not type(None)] or [annotation]
+    if len(args) != 1:
+        return _Cat.OTHER
+    return {Decimal: _Cat.DEC, int: _Cat.INT, str: _Cat.STR, bool: _Cat.BOOL}.get(
+        args[0], _Cat.OTHER
+    )
+
+
+def make_layout(kind: str) -> Layout:
+    cls, columns = FIELD_MAP[kind]
+    fields: list[_Field] = []
+    for i, (name, info) in enumerate(cls.model_fields.items()):
+        default = info.default
+        fields.append(
+            _Field(
+                name,
+                i,
+                _category(info.annotation),
+                info.is_required(),
+                None if default is None or default is PydanticUndefined else float(default),
+            )
+        )
+    index = {f.name: f.index for f in fields}
+    return Layout(
+        cls, kind, len(fields), tuple(fields), tuple((dst, index[src]) for dst, src in columns)
+    )
+
+
+#: DXLink event type name → layout
+LAYOUTS: Final[Mapping[str, Layout]] = {
+    cls.__name__: make_layout(kind) for kind, (cls, _) in FIELD_MAP.items()
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    frame: pl.DataFrame  # symbol + the kind's columns, in arrival order
+    dropped: int  # events the SDK would have dropped too (or could not parse at all)
+    slow: int  # events that went through the SDK's parser
+
+
+_NAN = math.nan
+_INF = math.inf
+
+
+def _sdk_rows(
+    layout: Layout, values: Sequence[Any], rows: Sequence[int]
+) -> tuple[list[int], list[Event]]:
+    """Events ``rows`` of ``values`` parsed by the SDK itself (unparseable ones left out):
+    (payload row of each event, events)."""
+    size = layout.size
+    at: list[int] = []
+    out: list[Event] = []
+    for r in rows:
+        try:
+            parsed = layout.cls.from_stream(list(values[r * size : (r + 1) * size]))
+        except Exception:
+            continue
+        at.extend([r] * len(parsed))
+        out.extend(parsed)
+    return at, out
+
+
+def decode(layout: Layout, values: Any) -> Decoded:
+    """One COMPACT payload of ``layout``'s event type → a columnar frame (see the module)."""
+    if not isinstance(values, list):
+        raise MalformedPayload("payload is not a list")
+    size = layout.size
+    n = len(values)
+    if n % size:
+        raise MalformedPayload(f"{n} values are not a multiple of {size}")
+    m = n // size
+    drop: set[int] = set()
+    slow: set[int] = set()
+    nulls: dict[int, list[int]] = {}  # field index → rows whose value becomes null/default
+    cols: dict[int, list[Any]] = {}
+    wanted = {i for _, i in layout.outputs}
+    for f in layout.fields:
+        col = values[f.index :: size]
+        if f.index in wanted or f.index == 0:
+            cols[f.index] = col
+        types = set(map(type, col))
+        clean = _CLEAN[f.cat]
+        if types <= clean:
+            if f.cat is _Cat.STR:
+                if not NAN_VALUES.isdisjoint(col):
+                    bad = [r for r, v in enumerate(col) if v in NAN_VALUES]
+                    if f.required:
+                        drop.update(bad)
+                    else:
+                        nulls.setdefault(f.index, []).extend(bad)
+            elif float in types and (_INF in col or -_INF in col):
+                slow.update(r for r, v in enumerate(col) if v == _INF or v == -_INF)
+            continue
+        for r, v in enumerate(col):
+            t = type(v)
+            if t in clean:
+                if t is float and (v == _INF or v == -_INF):
+                    slow.add(r)
+            elif t is str and v in NAN_VALUES:
+                if f.required:
+                    drop.add(r)
+                else:
+                    nulls.setdefault(f.index, []).append(r)
+            else:
+                slow.add(r)
+    slow -= drop
+    try:
+        frame = _fast_frame(layout, cols, nulls, m, drop | slow)
+    except (OverflowError, ValueError, TypeError):  # e.g. an integer beyond float range
+        slow = set(range(m)) - drop
+        frame = _fast_frame(layout, cols, nulls, m, set(range(m)))
+    dropped = len(drop)
+    if slow:
+        at, events = _sdk_rows(layout, values, sorted(slow))
+        dropped += len(slow) - len(set(at))
+        if events:
+            extra = events_frame(layout.kind, events)
+            # keep the arrival order (the book keeps the last value of a symbol in a batch)
+            kept = [r for r in range(m) if r not in drop and r not in slow]
+            order = pl.Series("_row", kept + at, dtype=pl.Int64)
+            frame = (
+                pl.concat([frame, extra], how="vertical")
+                .with_columns(order)
+                .sort("_row", maintain_order=True)
+                .drop("_row")
+            )
+    return Decoded(frame, dropped, len(slow))
+
+
+def _fast_frame(
+    layout: Layout,
+    cols: Mapping[int, list[Any]],
+    nulls: Mapping[int, list[int]],
+    m: int,
+    skip: set[int],
+) -> pl.DataFrame:
+    """The frame of the clean rows (all but ``skip``)."""
+    keep: npt.NDArray[np.bool_] | None = None
+    if skip:
+        keep = np.ones(m, dtype=bool)
+        keep[list(skip)] = False
+    symbols = pl.Series("symbol", cols[0], dtype=pl.String, strict=False)
+    columns = []
+    for dst, idx in layout.outputs:
+        col = cols[idx]
+        rows_null = nulls.get(idx)
+        if keep is not None or rows_null:  # skipped rows may hold anything: mask them first
+            col = [v if type(v) is float or type(v) is int else _NAN for v in col]
+        arr = np.array(col, dtype=np.float64) if m else np.empty(0, dtype=np.float64)
+        if rows_null:
+            default = layout.fields[idx].default
+            arr[rows_null] = _NAN if default is None else default
+        if keep is not None:
+            arr = arr[keep]
+        series = pl.Series(dst, arr, dtype=pl.Float64)
+        if rows_null and default is None:
+            series = series.fill_nan(None)  # null, as the SDK's None becomes in tt_convert
+        columns.append(series)
+    if keep is not None:
+        symbols = symbols.filter(pl.Series(keep))
+    return pl.DataFrame([symbols, *columns])
