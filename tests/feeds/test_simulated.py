@@ -717,3 +717,51 @@ async def test_a_new_subscription_gets_its_greeks_while_closed() -> None:
     assert got == wanted
     assert session.step().n_events == 0
     await feed.aclose()
+
+
+def test_the_shared_path_stays_small_and_a_ticker_left_behind_catches_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from gextui.feeds import sim_market
+
+    monkeypatch.setattr(sim_market, "BLOCK_BATCHES", 16)  # small blocks: a short test
+    monkeypatch.setattr(sim_market, "KEEP_BLOCKS", 2)
+    block_batches, keep_blocks = 16, 2
+    feed = SimulatedFeed(seed=3, paced=False, start=MONDAY_10, speed=10)
+    jpm = asyncio.run(feed.open("JPM"))
+    dia = asyncio.run(feed.open("DIA"))
+    dia.step()
+    n = (keep_blocks + 3) * block_batches
+    for _ in range(n):
+        jpm.step()
+    assert len(feed.path._blocks) <= keep_blocks + 2  # memory does not grow with the run
+    batch = dia.step()  # far behind: it jumps to the shared clock, with a snapshot
+    assert batch.meta["batch"] == str(n) and batch.summary is not None
+    assert _last_underlying(batch, "DIA") is not None
+
+
+async def test_paced_tickers_stream_together_on_one_clock() -> None:
+    """Two paced sessions streaming at once (the watchlist) stay on the same batch numbers;
+    a ticker opened while the others stream joins at their clock."""
+    feed = SimulatedFeed(seed=6, paced=True, start=MONDAY_10, batch_period=0.01)
+    spx, spy = await feed.open("SPX"), await feed.open("SPY")
+    seen: dict[str, list[int]] = {"SPX": [], "SPY": [], "QQQ": []}
+
+    halfway = asyncio.Event()
+
+    async def pump(name: str, session: SimulatedSession, count: int) -> None:
+        async for batch in session.events():
+            seen[name].append(int(batch.meta["batch"]))
+            if len(seen[name]) == 20:
+                halfway.set()
+            if len(seen[name]) == count:
+                break
+
+    task = asyncio.gather(pump("SPX", spx, 40), pump("SPY", spy, 40))
+    await halfway.wait()
+    qqq = await feed.open("QQQ")
+    await asyncio.gather(task, pump("QQQ", qqq, 5))
+    assert seen["SPX"] == seen["SPY"] == list(range(40))  # no skips, the same clock
+    assert seen["QQQ"][0] >= 20  # joined at the shared clock, not at the start
+    assert seen["QQQ"] == list(range(seen["QQQ"][0], seen["QQQ"][0] + 5))
+    await feed.aclose()

@@ -62,6 +62,7 @@ would have accumulated by then.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -250,7 +251,8 @@ class PathBlock:
 
 class MarketPath:
     """The shared clock and the price paths of every simulated underlying (see the module
-    docstring); deterministic for (start, config). Not thread-safe.
+    docstring); deterministic for (start, config). Thread-safe (a ticker's market may be
+    built in a worker thread while others step on the event loop).
 
     ``head`` is the shared clock: the next batch number no ticker has produced yet; a ticker
     that opens (or reopens) starts there, so its clock never goes back.
@@ -314,6 +316,7 @@ class MarketPath:
         self._session = first_day
         self.prev_closes: dict[date, F64Array] = {first_day: np.round(prev, 2)}
         # generator state at the end of the last block made
+        self._lock = threading.Lock()
         self._blocks: dict[int, PathBlock] = {}
         self._next_block = 0
         self._lowest = 0
@@ -336,8 +339,10 @@ class MarketPath:
 
     def claim(self, n: int) -> None:
         """A ticker produces batch ``n``: the shared clock is at least past it."""
-        if n + 1 > self.head:
-            self.head = n + 1
+        if n + 1 <= self.head:
+            return
+        with self._lock:
+            self.head = max(self.head, n + 1)
             low = max(0, n // BLOCK_BATCHES - KEEP_BLOCKS)
             if low > self._lowest:
                 for b in range(self._lowest, low):
@@ -347,12 +352,13 @@ class MarketPath:
     # ------------------------------------------------------------------ reading
     def _block(self, n: int) -> tuple[PathBlock, int]:
         b = n // BLOCK_BATCHES
-        if b < self._lowest:
-            raise LookupError(f"batch {n} is no longer kept")
-        while self._next_block <= b:
-            self._blocks[self._next_block] = self._make_block(self._next_block)
-            self._next_block += 1
-        return self._blocks[b], n - b * BLOCK_BATCHES
+        with self._lock:
+            if b < self._lowest:
+                raise LookupError(f"batch {n} is no longer kept")
+            while self._next_block <= b:
+                self._blocks[self._next_block] = self._make_block(self._next_block)
+                self._next_block += 1
+            return self._blocks[b], n - b * BLOCK_BATCHES
 
     def prices(self, i: int, n: int) -> F64Array:
         """The ``k`` exact (unrounded) prints of ticker ``i`` in batch ``n``."""
@@ -471,17 +477,18 @@ class MarketPath:
 class SimulatedMarket:
     """The evolving state of one ticker's simulated market; :meth:`next_batch` steps it.
 
-    It reads its price from the shared :class:`MarketPath` and starts at the path's clock
-    (``head``). Not thread-safe; deterministic for (profile, path, order of operations).
+    It reads its price from the shared :class:`MarketPath` and starts at batch ``join``
+    (default: the path's clock, ``head``). Not thread-safe; deterministic for (profile, path,
+    order of operations).
     """
 
-    def __init__(self, profile: TickerProfile, path: MarketPath) -> None:
+    def __init__(self, profile: TickerProfile, path: MarketPath, join: int | None = None) -> None:
         self.profile = profile
         self.path = path
         self.config = path.config
         config = path.config
         self._i = path.index[profile.ticker]
-        join = path.head
+        join = path.head if join is None else join
         self.batch_index = join  # the next batch this ticker produces
         self.start = path.batch_time(join)  # the first batch's time
         self._rng = rng_for(config.seed, profile.ticker, 1)

@@ -231,7 +231,8 @@ class SimulatedFeed:
             await previous.aclose()
         market = self._markets.get(name)
         if market is None:
-            market = await asyncio.to_thread(SimulatedMarket, profile, self.path)
+            path = self.path
+            market = await asyncio.to_thread(SimulatedMarket, profile, path, path.head)
             self._markets[name] = market
         else:
             market.catch_up()
