@@ -184,14 +184,14 @@ def decode(layout: Layout, values: Any) -> Decoded:
             continue
         for r, v in enumerate(col):
             t = type(v)
-            if t in clean:
-                if t is float and (v == _INF or v == -_INF):
-                    slow.add(r)
-            elif t is str and v in NAN_VALUES:
+            if t is str and v in NAN_VALUES:  # → the default / None, in any field
                 if f.required:
                     drop.add(r)
                 else:
                     nulls.setdefault(f.index, []).append(r)
+            elif t in clean:
+                if t is float and (v == _INF or v == -_INF):
+                    slow.add(r)
             else:
                 slow.add(r)
     slow -= drop
