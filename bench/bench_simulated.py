@@ -2,8 +2,9 @@
 """Benchmark of the built-in simulated market (gextui.feeds.simulated), unpaced.
 
 Run ``python bench/bench_simulated.py [--batches N] [--repeats R] [--seed S] [--ticker T]``;
-prints one JSON object. A full SPX chain (~21.7 k contracts), default parameters
-(``greeks_interval`` 1 s, ``batch_period`` 0.1 s → ~2.2 k Greeks per batch), ``paced=False``:
+prints one JSON object. A full SPX chain (~23 k contracts at SPX ≈ 6,900), default
+parameters (``greeks_interval`` 1 s, ``batch_period`` 0.1 s → ~2.3 k Greeks per batch),
+``paced=False``, started 2026-11-23 10:00 New York (a Monday, in session):
 
 * ``chain_build_s``: the first ``open`` (chain generation + model state).
 * ``first_batch_events`` / ``first_batch_ms``: the opening snapshot batch (Summary for all,
@@ -13,6 +14,10 @@ prints one JSON object. A full SPX chain (~21.7 k contracts), default parameters
 * ``fast_clock_*``: the same at speed 600 (a market minute per batch: many option trades).
 * ``async_events_per_s``: through ``async for batch in session.events()`` (unpaced).
 * ``with_book_events_per_s``: producing + ``ChainBook.apply`` (the whole simulated path).
+* ``watchlist_*``: SPX + SPY + QQQ + NDX from one feed (one clock, one coherent market),
+  stepped in lockstep: contracts, events/s of all four together.
+* ``closed_batches_per_s``: a closed market (started 20:00), after the opening snapshot:
+  empty batches, the clock moving.
 
 Target (issue 3): far more than 20,000 events/s for a full SPX chain. One core (thread limits
 set before numpy / polars load). Wall-clock numbers are reported, never asserted; under machine
@@ -43,6 +48,8 @@ from gextui.core.expiry import NEW_YORK
 from gextui.feeds.simulated import SimulatedFeed, SimulatedSession
 
 START = datetime(2026, 11, 23, 10, 0, tzinfo=NEW_YORK)  # a Monday, in session
+NIGHT = datetime(2026, 11, 23, 20, 0, tzinfo=NEW_YORK)  # the same day, closed
+WATCHLIST = ("SPX", "SPY", "QQQ", "NDX")
 
 
 async def _open(ticker: str, seed: int, speed: float) -> tuple[SimulatedSession, float]:
@@ -96,6 +103,30 @@ async def _async_rate(ticker: str, seed: int, batches: int) -> float:
     return events / elapsed
 
 
+async def _watchlist(seed: int, batches: int) -> tuple[int, float]:
+    feed = SimulatedFeed(seed=seed, start=START, paced=False)
+    sessions = [await feed.open(t) for t in WATCHLIST]
+    for s in sessions:
+        s.step()
+    events = 0
+    t0 = time.perf_counter()
+    for _ in range(batches):
+        for s in sessions:
+            events += s.step().n_events
+    elapsed = time.perf_counter() - t0
+    return sum(len(s.chain.instruments) for s in sessions), events / elapsed
+
+
+async def _closed_rate(seed: int, batches: int) -> float:
+    session = await SimulatedFeed(seed=seed, start=NIGHT, paced=False).open("SPX")
+    for _ in range(session.warmup_batches):
+        session.step()
+    t0 = time.perf_counter()
+    for _ in range(batches):
+        assert session.step().n_events == 0
+    return batches / (time.perf_counter() - t0)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("--batches", type=int, default=1000)
@@ -124,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
         batch = book_session.step()
         events += book.apply(batch).events
     with_book = events / (time.perf_counter() - t0)
+    watch_contracts, watch_rate = asyncio.run(_watchlist(args.seed, max(1, args.batches // 4)))
+    closed_bps = asyncio.run(_closed_rate(args.seed, args.batches))
 
     out: dict[str, Any] = {
         "bench": "simulated",
@@ -139,6 +172,9 @@ def main(argv: list[str] | None = None) -> int:
         **{f"fast_clock_{k}": v for k, v in fast.items()},
         "async_events_per_s": round(async_rate),
         "with_book_events_per_s": round(with_book),
+        "watchlist_contracts": watch_contracts,
+        "watchlist_events_per_s": round(watch_rate),
+        "closed_batches_per_s": round(closed_bps),
         "batches": args.batches,
         "repeats": args.repeats,
         "env": {

@@ -10,7 +10,7 @@ Tickers
   end-of-quarter expirations for a year, and AM-settled ``SPX`` monthlies (root ``SPX``) on
   third Fridays only; December LEAPS out to about two years. Strikes every 5 near
   the money, then 25, then 100 further out. About 20,000 contracts.
-* ``NDX`` (≈ 25600): ``NDXP`` dailies (PM) + ``NDX`` AM monthlies, strikes 25 / 100 / 500;
+* ``NDX`` (≈ 25600): ``NDXP`` dailies (PM) + ``NDX`` AM monthlies, strikes 50 / 100 / 500;
   ``RUT`` (≈ 2500): ``RUTW`` dailies + ``RUT`` AM monthlies.
 * ``SPY`` (≈ 688 = SPX / 10 less a basis), ``QQQ`` (≈ NDX / 41), ``IWM`` (≈ RUT / 10), ``DIA``
   (≈ 480): daily expirations Monday–Friday, monthlies, quarterlies, January/December LEAPS;
@@ -137,7 +137,7 @@ _KNOWN: Final[dict[str, TickerProfile]] = {
         0.11, 0.19, 1.0, 1.0, 5.0, 18e6, False, parent="SPX", ratio=0.09965,
     ),
     "NDX": TickerProfile(
-        "NDX", "NDX", NDX_REF, "NDXP", "NDX", "index", (25.0, 100.0, 500.0), (500.0, 100.0),
+        "NDX", "NDX", NDX_REF, "NDXP", "NDX", "index", (50.0, 100.0, 500.0), (500.0, 100.0),
         0.15, 0.22, 0.9, 0.9, 4.5, 1.2e6, True, beta=1.2, sector="tech", sector_beta=1.0,
     ),
     "QQQ": TickerProfile(
