@@ -1,7 +1,7 @@
 """UI benchmark: the monitor headless on a full SPX-sized simulated chain, printing JSON.
 
 The app runs under ``App.run_test`` (headless, the real compositor) with the built-in
-SimulatedFeed for SPX (~21 k contracts; every contract gets a Greeks event about once a second,
+SimulatedFeed for SPX (~23 k contracts; every contract gets a Greeks event about once a second,
 plus trades: ≈ 20 k events/s, paced in real time) for ``--seconds`` seconds, while
 
 * a probe task sleeps 10 ms at a time and records how late it wakes (event-loop blocking);
@@ -94,7 +94,7 @@ async def probe(lateness: list[float], stop: asyncio.Event, period: float = 0.01
 
 
 async def run(seconds: float, size: tuple[int, int], key_interval: float) -> dict[str, Any]:
-    start = datetime(2026, 1, 5, 10, 0, tzinfo=NEW_YORK)
+    start = datetime(2026, 1, 5, 10, 0, tzinfo=NEW_YORK)  # pinned: a Monday, in session
     feed = SimulatedFeed(seed=7, speed=1.0, paced=True, start=start)
     app = GexApp(feed, ["SPX"], settings=Settings(redraw_hz=5.0))
     latencies: list[float] = []
