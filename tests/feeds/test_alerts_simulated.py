@@ -74,8 +74,10 @@ def test_fired_alerts_are_the_predicted_ones(run: Run) -> None:
     kinds = Counter(a.kind.value for a in run.alerts)
     assert run.alerts, f"no alert fired over {frame.height} samples; pick another seed"
     assert run.alerts == predicted, kinds
-    # the monitor (history + engine + log, as the app wires them) agrees
-    assert list(run.monitor.log) == run.alerts
+    # the monitor (history + engine + log, as the app wires them) agrees, and names the
+    # selection the rules ran on
+    assert list(run.monitor.log) == predict_alerts(frame, RULES, TICKER, EXPIRY)
+    assert {a.selection for a in run.monitor.log} == {EXPIRY}
     assert run.monitor.history(TICKER).frame().equals(frame)
 
 

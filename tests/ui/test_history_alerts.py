@@ -284,26 +284,30 @@ async def test_failing_alert_command_is_a_notification() -> None:
         assert any("alert command not found: /nonexistent/alert-hook" in m for m in messages(app))
 
 
-async def test_expiry_change_and_replay_seek_reset_the_history() -> None:
+async def test_history_and_alerts_follow_the_fixed_selection_not_the_view() -> None:
+    """Stepping ]/[ changes the chart only: the history keeps growing on the [alerts] expiry
+    selection (all), its samples are that selection's figures, and alerts say so."""
     app = make_app(SteppedFeed())
     async with app.run_test(size=SIZE) as pilot:
         session = await session_of(pilot, app)
         for spot in (BELOW, BELOW + 1):
             await step(pilot, app, session, spot)
         assert len(app.monitor.history("SPX")) == 2
-        before = app.snapshot
-        await pilot.press("right_square_bracket")  # another expiry selection: levels jump
+        all_net = app.snapshot.net_gex if app.snapshot is not None else None
+        await pilot.press("right_square_bracket")  # another expiry selection on screen
         assert app.expiry != "all"
-        for _ in range(300):
-            await pilot.pause(0.01)
-            if app.snapshot is not None and app.snapshot is not before:
-                break
-        await pilot.pause()
-        # the history restarted with the first snapshot of the new selection
+        await step(pilot, app, session, ABOVE)  # spot crosses zero gamma
         hist = app.monitor.history("SPX").samples
-        assert len(hist) == 1
-        assert app.snapshot is not None and hist[0].net_gex == app.snapshot.net_gex
-        assert before is not None and before.net_gex != app.snapshot.net_gex
+        assert len(hist) == 3  # nothing was reset
+        assert app.snapshot is not None and app.snapshot.expiry == app.expiry
+        assert hist[-1].net_gex != app.snapshot.net_gex  # the sample is not the view's ...
+        assert hist[1].net_gex == all_net  # ... but the fixed selection's
+        assert app.monitor.log and {a.selection for a in app.monitor.log} == {"all"}
+        log = text_of(app.query_one(AlertsPanel), 160)
+        assert "SPX all" in log or not app.show_alerts
+
+
+async def test_replay_seek_resets_the_history() -> None:
     app = GexApp(FakeReplayFeed(), ["SPX"], settings=Settings(), clock=frozen_clock)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app, version=1)

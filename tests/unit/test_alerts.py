@@ -338,6 +338,7 @@ def test_alert_json() -> None:
     data = json.loads(a.to_json())
     assert data == {
         "kind": "zero_gamma_cross",
+        "selection": "",  # the engine alone does not know it; LevelMonitor.observe sets it
         "ticker": "SPX",
         "time": "2026-01-05T14:30:05+00:00",
         "message": "SPX: spot 101.00 crossed above zero gamma 100.00",
@@ -494,7 +495,8 @@ def test_monitor_samples_histories_and_logs_alerts() -> None:
     assert mon.tickers == ("SPX", "QQQ")
     assert mon.history("spx").frame()["spot"].to_list() == [5990.0, 6010.0]
     assert mon.log == tuple(got)
-    assert predict_alerts(mon.history("SPX").frame(), mon.rules, "SPX") == list(mon.log)
+    assert predict_alerts(mon.history("SPX").frame(), mon.rules, "SPX", "all") == list(mon.log)
+    assert {a.selection for a in mon.log} == {"all"}  # the snapshots' selection
 
     mon.rules = replace(mon.rules, zero_gamma_cross=False)
     assert mon.observe(snap(10, 5990.0)) == []
@@ -512,3 +514,13 @@ def test_monitor_observe_sample() -> None:
     assert mon.observe_sample(sample(0, 99.0, zg=100.0), "SPX") == []
     assert mon.observe_sample(sample(0, 101.0, zg=100.0), "SPX") == []  # not due
     assert len(mon.observe_sample(sample(1, 101.0, zg=100.0), "SPX")) == 1
+
+
+def test_alerts_expiry_setting() -> None:
+    assert AlertRules().expiry == "all"
+    assert AlertRules.from_mapping({"expiry": "0DTE"}).expiry == "0dte"
+    assert AlertRules.from_mapping({"expiry": "2026-12-18"}).expiry == "2026-12-18"
+    with pytest.raises(AlertRulesError, match=r"\[alerts\] expiry must be 0dte.*'soon'"):
+        AlertRules.from_mapping({"expiry": "soon"})
+    with pytest.raises(AlertRulesError, match="expiry"):
+        AlertRules.from_mapping({"expiry": 3})

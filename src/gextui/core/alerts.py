@@ -51,6 +51,7 @@ from typing import Any, Final
 
 import polars as pl
 
+from gextui.core.expiry import ExpirySelectionError, parse_selection
 from gextui.core.exposure import ExposureSnapshot
 from gextui.core.history import (
     DEFAULT_MAX_POINTS,
@@ -117,6 +118,9 @@ class AlertRules:
     wall_confirm_samples: int = 1  # samples a new wall strike must hold before it counts
     bell: bool = True
     command: str | None = None
+    # the one expiry selection the rules (and the history) follow for every ticker, whatever
+    # the screen shows: stepping the view's expiry never fires or silences an alert
+    expiry: str = "all"
 
     def __post_init__(self) -> None:
         errors = _rule_errors({f.name: getattr(self, f.name) for f in fields(self)})
@@ -142,6 +146,8 @@ class AlertRules:
         for key in ("wall_distance_pct", "rearm_pct", "net_gex_rearm_pct"):
             if key in values:
                 values[key] = float(values[key])
+        if isinstance(values.get("expiry"), str):
+            values["expiry"] = parse_selection(values["expiry"])
         return cls(**values)
 
     def to_mapping(self) -> dict[str, Any]:
@@ -195,6 +201,14 @@ def _rule_errors(values: Mapping[str, Any]) -> list[str]:
         values["command"] is None or isinstance(values["command"], str)
     ):
         errors.append(f"[alerts] command must be a string, got {values['command']!r}")
+    if "expiry" in values:
+        try:
+            parse_selection(values["expiry"])
+        except (ExpirySelectionError, AttributeError):
+            errors.append(
+                f"[alerts] expiry must be 0dte, next, week, month, all, ex-next or a date "
+                f"YYYY-MM-DD, got {values['expiry']!r}"
+            )
     return errors
 
 
@@ -212,11 +226,13 @@ class Alert:
     spot: float | None
     level: float | None
     details: Mapping[str, Any] = field(default_factory=dict)
+    selection: str = ""  # the expiry selection the rule was evaluated on
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "kind": self.kind.value,
             "ticker": self.ticker,
+            "selection": self.selection,
             "time": self.time.astimezone(UTC).isoformat(),
             "message": self.message,
             "spot": self.spot,
@@ -445,10 +461,13 @@ class AlertEngine:
 _LEVEL_COLUMNS: Final = ("spot", "net_gex", "abs_gex", "zero_gamma", "call_wall", "put_wall")
 
 
-def predict_alerts(frame: pl.DataFrame, rules: AlertRules, ticker: str) -> list[Alert]:
+def predict_alerts(
+    frame: pl.DataFrame, rules: AlertRules, ticker: str, selection: str = ""
+) -> list[Alert]:
     """The alerts :class:`AlertEngine` would raise for the samples of ``frame`` (a
     :meth:`LevelHistory.frame`, oldest first, fed from a fresh state), computed over the whole
-    series at once. Independent of the engine's code: it is the reference the tests compare
+    series at once; ``selection`` is the expiry selection the samples were taken on.
+    Independent of the engine's code: it is the reference the tests compare
     the engine with, and it can re-derive the alerts of a saved history."""
     tk = ticker.upper()
     df = frame.with_row_index("i")
@@ -525,7 +544,8 @@ def predict_alerts(frame: pl.DataFrame, rules: AlertRules, ticker: str) -> list[
             found.append((row["i"], _RANK[AlertKind.WALL_MOVED, which], alert))
 
     found.sort(key=lambda t: (t[0], t[1]))
-    return [a for _, _, a in found if rules.is_enabled(a.kind)]
+    chosen = [a for _, _, a in found if rules.is_enabled(a.kind)]
+    return [replace(a, selection=selection) for a in chosen] if selection else chosen
 
 
 def _crossings(df: pl.DataFrame) -> pl.DataFrame:
@@ -614,15 +634,19 @@ class LevelMonitor:
         """Sample ``snapshot`` into its ticker's history; the alerts of the new sample (none
         when the sample was not due)."""
         sample = self.history(snapshot.ticker).observe(snapshot)
-        return [] if sample is None else self._evaluate(sample, snapshot.ticker)
+        if sample is None:
+            return []
+        return self._evaluate(sample, snapshot.ticker, snapshot.expiry)
 
     def observe_sample(self, sample: LevelSample, ticker: str) -> list[Alert]:
         """Like :meth:`observe` for a ready-made sample (recorded if due by event time)."""
         recorded = self.history(ticker).observe_sample(sample)
         return [] if recorded is None else self._evaluate(recorded, ticker)
 
-    def _evaluate(self, sample: LevelSample, ticker: str) -> list[Alert]:
+    def _evaluate(self, sample: LevelSample, ticker: str, selection: str = "") -> list[Alert]:
         alerts = self.engine.evaluate(sample, ticker)
+        if selection:
+            alerts = [replace(a, selection=selection) for a in alerts]
         self._log.extend(alerts)
         return alerts
 

@@ -40,7 +40,8 @@ def _message_body(alert: Alert) -> str:
 
 
 def alert_rows(alerts: Sequence[Alert], limit: int | None = None) -> list[tuple[str, ...]]:
-    """(time, ticker, kind label, message) per alert, newest first (at most ``limit``).
+    """(time, ticker and selection, kind label, message) per alert, newest first (at most
+    ``limit``).
 
     ``alerts`` is oldest first (:attr:`~gextui.core.alerts.LevelMonitor.log`). The time is
     New York time; it carries the date (``MM-DD HH:MM:SS``) when the alerts span days."""
@@ -52,7 +53,7 @@ def alert_rows(alerts: Sequence[Alert], limit: int | None = None) -> list[tuple[
     return [
         (
             a.time.astimezone(NEW_YORK).strftime(fmt),
-            a.ticker,
+            f"{a.ticker} {a.selection}" if a.selection else a.ticker,
             kind_label(a.kind),
             _message_body(a),
         )

@@ -214,6 +214,7 @@ class GexApp(App[None]):
         # intraday history of the levels (by event time) and the alert rules
         self.monitor = LevelMonitor(self.settings.alerts)
         self._coverage: dict[str, float] = {}  # last coverage seen per ticker (warm-up)
+        self._warming: dict[str, bool] = {}  # per ticker: the chain is still filling in
         names = [t.strip().upper() for t in tickers if t.strip()] or list(self.settings.tickers)
         self.feed = feed
         self.tickers: list[str] = list(dict.fromkeys(names))
@@ -466,11 +467,17 @@ class GexApp(App[None]):
         with self._book_lock:
             return book.copy()  # later apply calls do not touch it
 
-    def _compute_job(self, book: ChainBook, expiry: str) -> tuple[ExposureSnapshot, list[date]]:
-        """In a thread: freeze the book (under the lock) and compute its exposure."""
+    def _compute_job(
+        self, book: ChainBook, expiry: str
+    ) -> tuple[ExposureSnapshot, list[date], ExposureSnapshot]:
+        """In a thread: freeze the book (under the lock) and compute its exposure for the view
+        and for the alerts' fixed selection (``[alerts] expiry``; one computation when they
+        are the same)."""
         frozen = self._frozen(book)
         snap = compute_exposure(frozen, expiry)
-        return snap, live_expirations(frozen, snap.as_of)
+        watched = self.monitor.rules.expiry
+        alert_snap = snap if watched == expiry else compute_exposure(frozen, watched)
+        return snap, live_expirations(frozen, snap.as_of), alert_snap
 
     def _note_batch(self, n_events: int) -> None:
         now = self._clock()
@@ -566,7 +573,7 @@ class GexApp(App[None]):
         self, book: ChainBook, expiry: str, view_key: tuple[object, ...], data_key: int
     ) -> None:
         try:
-            snap, live = await asyncio.to_thread(self._compute_job, book, expiry)
+            snap, live, alert_snap = await asyncio.to_thread(self._compute_job, book, expiry)
         except ExpirySelectionError as exc:
             self.notify(str(exc), severity="error")
             self.expiry = "all"
@@ -582,13 +589,13 @@ class GexApp(App[None]):
         if current is not None and self.paused and shown:
             # the screen stays frozen, but history and alerts keep following the market
             self._observed_key = (view_key, data_key)
-            self._observe(snap)
+            self._observe(alert_snap)
         elif current is not None and (self.ticker, self.expiry, id(current)) == view_key:
             self._snapshot = snap
             self._snap_key = (view_key, data_key)
             self._live_exps = live
             self.snapshots_computed += 1
-            self._observe(snap)
+            self._observe(alert_snap)
             self._paint()
         if self._compute_wanted:
             self._compute_wanted = False
@@ -697,10 +704,12 @@ class GexApp(App[None]):
         panel = self.query_one(LevelsPanel)
         eps = self.events_per_second()
         pwidth = panel.content_size.width
-        levels_key = (id(snap), None if eps is None else round(eps, -1), pwidth)
+        warming = snap is not None and self._warming.get(snap.ticker.upper(), True)
+        levels_key = (id(snap), None if eps is None else round(eps, -1), pwidth, warming)
         if self._changed("levels", levels_key):
-            panel.update(levels_text(snap, eps, self.settings.colors, pwidth or 32), layout=False)
-            panel.border_title = "Levels"
+            text = levels_text(snap, eps, self.settings.colors, pwidth or 32, warming=warming)
+            panel.update(text, layout=False)
+            panel.border_title = "Levels · warming up" if warming else "Levels"
         if self.show_history:
             self._paint_history()
         if self.show_alerts:
@@ -871,7 +880,7 @@ class GexApp(App[None]):
         self._redraw()
 
     def watch_expiry(self) -> None:
-        self._reset_levels(self.ticker)  # other expirations: the levels jump
+        # history and alerts follow the fixed [alerts] expiry selection: nothing to reset
         self._hint()
         self._redraw()
 
@@ -897,6 +906,7 @@ class GexApp(App[None]):
         """Restart the history and the alert state of ``ticker`` (seek, other expiries)."""
         self.monitor.reset(ticker)
         self._coverage.pop(ticker.upper(), None)
+        self._warming.pop(ticker.upper(), None)
 
     def _observe(self, snap: ExposureSnapshot) -> None:
         """Sample ``snap`` into the history of its ticker and deliver the alerts it raises
@@ -906,8 +916,9 @@ class GexApp(App[None]):
         previous = self._coverage.get(tk)
         self._coverage[tk] = fraction
         filling = previous is None or fraction > previous + WARMUP_STEP
-        if filling and fraction < FULL_COVERAGE:
-            return
+        self._warming[tk] = filling and fraction < FULL_COVERAGE
+        if self._warming[tk]:
+            return  # no history sample, no alert while the chain fills in
         try:
             alerts = self.monitor.observe(snap)
         except Exception as exc:  # never let the monitor break the display

@@ -203,13 +203,18 @@ def levels_text(
     events_per_second: float | None,
     colors: Colors,
     width: int = 32,
+    warming: bool = False,
 ) -> Text:
     """The levels & stats panel: one "label … value" line per figure, ``width`` cells wide
-    (plain Text: cheap to render several times a second)."""
+    (plain Text: cheap to render several times a second). ``warming``: the chain is still
+    filling in (coverage climbing): every level and total is shown dimmed under a "warming
+    up" line with the coverage, since walls and zero gamma still move for no market reason."""
     if snap is None:
         return Text("waiting for the first data…", style="dim")
     out = Text(end="")
     width = max(width, 20)
+    if warming:
+        out.append(f"warming up: {snap.coverage.fraction:.0%} covered"[:width], style="bold italic")
 
     def row(label: str, value: str | Text) -> None:
         val = value if isinstance(value, Text) else Text(value)
@@ -270,6 +275,9 @@ def levels_text(
     row("Covered", f"{pct:.0f}% {_compact(cov.with_both)}/{_compact(cov.contracts)}")
     row("  chain", Text(f"{_compact(cov.chain_total)} contracts", style="dim"))
     row("Events/s", "—" if events_per_second is None else f"{events_per_second:,.0f}")
+    if warming:
+        first_row = out.plain.index("\n") + 1
+        out.stylize("dim", first_row, len(out.plain))
     return out
 
 
