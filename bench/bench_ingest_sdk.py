@@ -17,6 +17,12 @@ SPX-sized chain (SPXW, 55 expirations × 200 strikes × C/P). Figures (median of
   batches of 2,000 events (a 0.1 s tick at 20 k events/s) and of 22,000 (a full snapshot).
 * ``book_apply_ms_per_2k_greeks_batch``: ChainBook.apply alone for a 2,000-row Greeks batch
   (the book's fixed cost per batch shows here).
+* ``wire_*``: the live hot path, which does not make SDK objects at all: a ``FEED_DATA``
+  COMPACT frame's text → ``json.loads`` → :mod:`gextui.feeds.tt_wire` columns (in
+  ``WatchedStreamer._feed_data``, as its reader does) → drain → ``ChainBook.apply``, for frames
+  of 2,000 Greeks (≈ 390 KB of text) and a mixed 2,000-event tick in three frames;
+  ``wire_*_us_per_event`` is gextui CPU per event from the frame's text to the book (budget
+  ≤ 3 µs), ``wire_json_share`` the part that is ``json.loads`` alone.
 
 Times are CPU time of this process (``time.process_time``, one thread), so that a busy machine
 moves them less than wall time; each rate is the median of the repeats and ``*_best_*`` the
@@ -34,6 +40,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "POLA
     os.environ.setdefault(_var, "1")
 
 import argparse
+import contextlib
 import gc
 import json
 import platform
@@ -172,7 +179,7 @@ def main() -> None:
                     streamer.pending[cls_of[kind]].extend(evs)
                 t0 = time.process_time()
                 out: dict[str, list[Event]] = {}
-                streamer.drain_into(out)
+                streamer.drain_into(out, [])
                 batch = to_batch(out)
                 if apply and batch is not None:
                     book.apply(batch)
@@ -198,6 +205,71 @@ def main() -> None:
     book_m2k = timed(drain_convert(mixed_2k, 10, apply=True))
     book_m22k = timed(drain_convert(mixed_22k, 2, apply=True))
     book_g22k = timed(drain_convert(greeks_22k, 2, apply=True))
+
+    # the live hot path: frame text → json → tt_wire columns → book (no SDK objects)
+    import json as _json
+
+    from gextui.core.events import EventBatch
+    from gextui.feeds.tt_wire import JsonConstant
+
+    wrng = random.Random(args.seed + 1)
+
+    def as_numbers(wire: list[Any]) -> list[Any]:
+        """Numbers as JSON numbers, as DXLink sends them ("NaN" stays text)."""
+        out: list[Any] = []
+        for v in wire:
+            if isinstance(v, str) and v not in ("NaN", "Infinity", "-Infinity"):
+                with contextlib.suppress(ValueError):
+                    v = float(v)
+            out.append(v)
+        return out
+
+    def frame_text(kind: str, wire: list[Any]) -> str:
+        wire = as_numbers(wire)
+        channel = streamer._channels[kind]
+        return _json.dumps(
+            {"type": "FEED_DATA", "channel": channel, "data": [kind, wire]}, separators=(",", ":")
+        )
+
+    g_text = frame_text("Greeks", greeks_wire(symbols[:2000], wrng))
+    mixed_texts = [
+        frame_text("Greeks", greeks_wire(symbols[2000:3600], wrng)),
+        frame_text("Summary", summary_wire(symbols[3600:3900], wrng)),
+        frame_text("Trade", trade_wire(symbols[3900:4000], wrng)),
+    ]
+
+    def wire_path(texts: list[str], loops: int) -> tuple[float, float, int, int]:
+        """(seconds all in, seconds in json.loads, events, bytes) for ``loops`` rounds."""
+        json_s = total = 0.0
+        n = 0
+        for _ in range(loops):
+            t0 = time.process_time()
+            for text in texts:
+                t1 = time.process_time()
+                message = _json.loads(text, parse_constant=JsonConstant)
+                json_s += time.process_time() - t1
+                streamer._feed_data(message, 0.0)
+            batches: list[EventBatch] = []
+            streamer.drain_into({}, batches)
+            for batch in batches:
+                book.apply(batch)
+                n += batch.n_events
+            total += time.process_time() - t0
+        return total, json_s, n, sum(map(len, texts)) * loops
+
+    wire_g, wire_m = [], []
+    for _ in range(reps):
+        gc.collect()
+        wire_g.append(wire_path([g_text], 5))
+        wire_m.append(wire_path(mixed_texts, 5))
+
+    def us_per_event(runs: list[tuple[float, float, int, int]]) -> tuple[float, float, float]:
+        per = [t / n * 1e6 for t, _, n, _ in runs]
+        share = statistics.median(j / t for t, j, _, _ in runs)
+        return statistics.median(per), min(per), share
+
+    g_med, g_min, g_share = us_per_event(wire_g)
+    m_med, m_min, m_share = us_per_event(wire_m)
 
     batch_2k = to_batch(greeks_2k)
     assert batch_2k is not None
@@ -230,6 +302,14 @@ def main() -> None:
     out["book_apply_ms_per_2k_greeks_batch"] = round(statistics.median(applies), 3)
     out["book_apply_ms_per_2k_greeks_batch_min"] = round(min(applies), 3)
     out["budget_events_per_s"] = 300_000
+    out["wire_greeks_2k_frame_bytes"] = len(g_text)
+    out["wire_greeks_2k_us_per_event"] = round(g_med, 3)
+    out["wire_greeks_2k_best_us_per_event"] = round(g_min, 3)
+    out["wire_greeks_json_share"] = round(g_share, 3)
+    out["wire_mixed_2k_us_per_event"] = round(m_med, 3)
+    out["wire_mixed_2k_best_us_per_event"] = round(m_min, 3)
+    out["wire_mixed_json_share"] = round(m_share, 3)
+    out["wire_budget_us_per_event"] = 3.0
     out["env"] = {
         "python": platform.python_version(),
         "polars": pl.__version__,

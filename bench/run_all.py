@@ -17,14 +17,19 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ALL = ("core", "ingest_sdk", "simulated", "store", "ui")
+ALL = ("core", "ingest_sdk", "simulated", "store", "ui", "soak")
+#: arguments for a benchmark inside this suite (the soak's own default is 10 minutes)
+ARGS: dict[str, list[str]] = {"soak": ["--duration", "60"]}
 
 
 def run(name: str) -> object:
     script = HERE / f"bench_{name}.py"
     started = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, str(script)], capture_output=True, text=True, check=False
+        [sys.executable, str(script), *ARGS.get(name, [])],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if proc.returncode != 0:
         tail = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]

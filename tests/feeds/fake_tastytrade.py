@@ -257,6 +257,8 @@ class FakeTastytrade:
         self.close_on_auth = 0  # this many next connections close as the client sends AUTH
         self.held: set[str] = set()  # symbols whose data is held back until release()
         self.raw_frames_sent = 0
+        self.events_sent = 0  # events in FEED_DATA frames sent
+        self.max_frame_events: int | None = None  # split an aggregation into frames of ≤ this
         # records
         self.oauth_requests = 0
         self.quote_token_requests = 0
@@ -550,8 +552,14 @@ class FakeTastytrade:
         while True:
             await asyncio.sleep(self.agg_period if self.agg_period is not None else conn.agg_period)
             for channel in list(conn.pending):
-                values = conn.pending.pop(channel)
-                if values and not conn.silent:
+                values_all = conn.pending.pop(channel)
+                width = max(1, len(conn.fields.get(channel, ())))
+                step = (self.max_frame_events or len(values_all) or 1) * width
+                for start in range(0, len(values_all), step):
+                    values = values_all[start : start + step]
+                    if conn.silent:
+                        break
+                    self.events_sent += len(values) // width
                     await self._send(
                         conn,
                         {
