@@ -57,6 +57,19 @@ class Credentials:
             out.append("TT_REFRESH")
         return out
 
+    def describe_missing(self) -> str:
+        """One line on what is missing ('' when complete): with only one of the two set, it
+        names the one that is missing (and that the other is set), never "no credentials"."""
+        missing = self.missing()
+        if not missing:
+            return ""
+        if len(missing) == len(REQUIRED):
+            return "no tastytrade credentials: TT_SECRET and TT_REFRESH are not set"
+        have = next(n for n in REQUIRED if n not in missing)
+        where = (self.origins or {}).get(have)
+        origin = f" (in {where})" if where else ""
+        return f"{missing[0]} is missing: {have} is set{origin} but tastytrade needs both"
+
     @property
     def present(self) -> bool:
         """True when both the secret and the refresh token are set."""

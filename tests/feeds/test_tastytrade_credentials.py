@@ -131,3 +131,24 @@ def test_repr_never_shows_secrets() -> None:
     assert "<missing>" in repr(Credentials())
     with pytest.raises(AttributeError):
         creds.secret = "x"  # type: ignore[misc]
+
+
+def test_only_one_of_the_two_names_the_missing_one(tmp_path: Path) -> None:
+    nowhere = tmp_path / "nowhere"
+    only_secret = load_credentials(
+        environ={"TT_SECRET": SECRET}, cwd=nowhere, config_file=nowhere / ".env"
+    )
+    msg = only_secret.describe_missing()
+    assert (
+        msg == "TT_REFRESH is missing: TT_SECRET is set (in environment) but tastytrade needs both"
+    )
+    assert "no tastytrade credentials" not in msg and SECRET not in msg
+    write(tmp_path / ".env", TT_REFRESH=REFRESH)
+    only_refresh = load_credentials(environ={}, cwd=tmp_path, config_file=nowhere / ".env")
+    msg = only_refresh.describe_missing()
+    assert msg.startswith("TT_SECRET is missing: TT_REFRESH is set (in ")
+    assert str(tmp_path / ".env") in msg and REFRESH not in msg
+    assert Credentials().describe_missing() == (
+        "no tastytrade credentials: TT_SECRET and TT_REFRESH are not set"
+    )
+    assert Credentials(SECRET, REFRESH).describe_missing() == ""

@@ -444,7 +444,7 @@ class TastytradeFeed:
                 raise FeedError(
                     "tastytrade credentials missing: set "
                     + ", ".join(creds.missing())
-                    + " (environment or .env)"
+                    + f" (environment or .env) — {creds.describe_missing()}"
                 )
             session = Session(
                 creds.secret,
