@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
+from pathlib import Path
 from typing import Any, ClassVar, Final
 
 from rich.text import Text
@@ -41,6 +42,7 @@ from gextui.core.events import EventBatch
 from gextui.core.expiry import (
     SELECTIONS,
     ExpirySelectionError,
+    ny_date,
     parse_selection,
     select_expirations,
     step_selection,
@@ -52,7 +54,7 @@ from gextui.core.exposure import (
     live_expirations,
 )
 from gextui.feeds.base import Feed, FeedError, FeedSession, ReloadableSession, Source
-from gextui.settings import METRICS, Colors, KeySpec, Settings, check_keymap
+from gextui.settings import METRICS, Colors, KeySpec, Settings, check_keymap, screenshots_dir
 from gextui.ui.alerts_panel import AlertsPanel
 from gextui.ui.chart import (
     BarData,
@@ -215,6 +217,7 @@ class GexApp(App[None]):
         self.monitor = LevelMonitor(self.settings.alerts)
         self._coverage: dict[str, float] = {}  # last coverage seen per ticker (warm-up)
         self._warming: dict[str, bool] = {}  # per ticker: the chain is still filling in
+        self._error_clears = False  # the top-line error goes with the next batch
         names = [t.strip().upper() for t in tickers if t.strip()] or list(self.settings.tickers)
         self.feed = feed
         self.tickers: list[str] = list(dict.fromkeys(names))
@@ -289,7 +292,8 @@ class GexApp(App[None]):
         self.query_one(HistoryPanel).display = False
         self.query_one(AlertsPanel).display = False
         if self.notice:
-            self.notify(self.notice, title="gextui", severity="warning", timeout=12)
+            # short: the toast sits over the chart's value axis
+            self.notify(self.notice, title="gextui", severity="warning", timeout=6)
         self.set_interval(1.0 / self.settings.redraw_hz, self._tick)
         self._open(self.ticker, previous="", added=False)
         self._redraw()
@@ -385,6 +389,7 @@ class GexApp(App[None]):
     def _open_failed(self, name: str, previous: str, added: bool, message: str) -> None:
         self._pending = ""
         self._error = f"{name}: {message}"
+        self._error_clears = True  # the next good update of the ticker on screen clears it
         self.notify(message, title=f"Cannot open {name}", severity="error", timeout=8)
         if added and name in self.tickers and len(self.tickers) > 1:
             self.tickers.remove(name)
@@ -480,6 +485,9 @@ class GexApp(App[None]):
         return snap, live_expirations(frozen, snap.as_of), alert_snap
 
     def _note_batch(self, n_events: int) -> None:
+        if self._error and self._error_clears:
+            self._error = ""  # e.g. a ticker that could not open: told once, then gone
+            self._error_clears = False
         now = self._clock()
         self._last_batch_at = now
         self._rates.append((now, n_events))
@@ -696,9 +704,11 @@ class GexApp(App[None]):
         if self._changed("tabs", tabs_key):
             tabs = tabs_text(self.tickers, self.ticker, self._pending)
             self.query_one(TickerTabs).update(tabs, layout=False)
-        exp_key = (self.expiry, tuple(self._live_exps), width)
+        snap_now = self._snapshot
+        today = ny_date(snap_now.as_of) if snap_now is not None else None
+        exp_key = (self.expiry, tuple(self._live_exps), width, today)
         if self._changed("expiries", exp_key):
-            exps = expiry_text(self.expiry, self._live_exps, width)
+            exps = expiry_text(self.expiry, self._live_exps, width, today)
             self.query_one(ExpiryBar).update(exps, layout=False)
         snap = self._snapshot if self._snapshot and self._snapshot.ticker == self.ticker else None
         panel = self.query_one(LevelsPanel)
@@ -978,6 +988,25 @@ class GexApp(App[None]):
             return False
         # let modal screens use tab
         return not (action in ("next_ticker", "prev_ticker") and len(self.screen_stack) > 1)
+
+    def deliver_screenshot(
+        self,
+        filename: str | None = None,
+        path: str | None = None,
+        time_format: str | None = None,
+    ) -> str | None:
+        """Save an SVG of the screen (palette: Screenshot) in gextui's data folder
+        (``$XDG_DATA_HOME/gextui/screenshots``) and say where it went."""
+        target = Path(path) if path else screenshots_dir()
+        try:
+            target.mkdir(parents=True, exist_ok=True)
+            saved = self.save_screenshot(filename, str(target), time_format)
+        except OSError as exc:
+            reason = (exc.strerror or type(exc).__name__).lower()
+            self.notify(f"cannot save a screenshot in {target}: {reason}", severity="error")
+            return None
+        self.notify(f"saved {saved}", title="Screenshot", timeout=8)
+        return saved
 
     def action_reload(self) -> None:
         """Read the CBOE file of the ticker on screen again (it is also re-read by itself

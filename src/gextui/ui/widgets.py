@@ -124,7 +124,14 @@ def status_text(info: StatusInfo, colors: Colors | None = None) -> Text:
     if info.status is not None:
         mark, colour = STATE_MARKS.get(info.status.state, ("?", ""))
         t.append("  ")
-        t.append(f"{mark} {info.status.state.value}", style=colour)
+        state = info.status.state.value
+        if info.status.state is FeedState.LIVE and info.source is Source.REPLAY:
+            # a replay is never "live": it says replay, the recorded time and the speed
+            paused = "paused" in info.status.reason
+            mark, state, colour = ("⏸" if paused else "▶"), "replay", "bold"
+        elif info.status.state is FeedState.LIVE and info.source is Source.FILE:
+            mark, state, colour = "■", "file", "bold"  # a snapshot on disk, not a stream
+        t.append(f"{mark} {state}", style=colour)
         if info.last_update is not None:
             t.append(f" ↻ {ny_time(info.last_update)}", style="dim")
         reason = info.status.reason
@@ -165,8 +172,18 @@ def tabs_text(tickers: Sequence[str], current: str, pending: str = "") -> Text:
     return t
 
 
-def expiry_text(selection: str, expirations: Sequence[date], width: int) -> Text:
-    """The selection bar: the named selections, then listed expirations (windowed to fit)."""
+def expiry_label(d: date, today: date | None) -> str:
+    """``Dec17``; with the year (``Dec17'27``) when it is not ``today``'s year."""
+    if today is not None and d.year != today.year:
+        return d.strftime("%b%d'%y")
+    return d.strftime("%b%d")
+
+
+def expiry_text(
+    selection: str, expirations: Sequence[date], width: int, today: date | None = None
+) -> Text:
+    """The selection bar: the named selections, then listed expirations (windowed to fit);
+    dates in another year than ``today`` carry it."""
     t = Text(no_wrap=True, overflow="ellipsis")
     t.append("Exp ", style="dim")
     current = Style(bold=True, reverse=True)
@@ -177,7 +194,7 @@ def expiry_text(selection: str, expirations: Sequence[date], width: int) -> Text
     t.append("│", style="dim")
     dates = sorted(expirations)
     left = max(width - t.cell_len - 4, 0)
-    per = 7
+    per = 7 if not dates or today is None or dates[-1].year == today.year else 10
     fit = max(left // per, 1)
     start = 0
     if selection not in SELECTIONS:
@@ -189,7 +206,7 @@ def expiry_text(selection: str, expirations: Sequence[date], width: int) -> Text
     if start > 0:
         t.append("…", style="dim")
     for d in dates[start : start + fit]:
-        label = d.strftime("%b%d")
+        label = expiry_label(d, today)
         click = Style(meta={"@click": f"app.set_expiry({d.isoformat()!r})"})
         chosen = current if d.isoformat() == selection else Style()
         t.append(f" {label} ", style=chosen + click)
