@@ -463,7 +463,7 @@ async def test_colorblind_palette_colours_the_bars() -> None:
             style = span.style if isinstance(span.style, Style) else Style.parse(span.style)
             if style.color is not None and style.color.triplet is not None:
                 colours.add(style.color.triplet.hex)
-        assert "#0072b2" in colours and "#e69f00" in colours  # blue / orange
+        assert "#56b4e9" in colours and "#e69f00" in colours  # blue / orange
         assert "#2ecc71" not in colours  # no green
 
 

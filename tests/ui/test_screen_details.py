@@ -95,3 +95,31 @@ async def test_screenshot_goes_to_the_data_folder(
         shots = list((tmp_path / "gextui" / "screenshots").glob("*.svg"))
         assert len(shots) == 1 and "<svg" in shots[0].read_text()[:2000]
         assert any(str(shots[0]) in n.message for n in app._notifications)
+
+
+def test_tenth_tab_is_reachable_at_80_columns() -> None:
+    from gextui.ui.widgets import tabs_text
+
+    names = ["SPX", "SPY", "QQQ", "NDX", "IWM", "RUT", "AAPL", "MSFT", "NVDA", "TSLA", "AMZN"]
+    wide = tabs_text(names, "SPX", width=200).plain
+    assert "10" not in wide.split("TSLA")[0][-4:] and "TSLA" in wide  # no key past 9
+    at_ten = tabs_text(names, "TSLA", width=78).plain
+    assert len(at_ten) <= 78
+    assert "TSLA" in at_ten and at_ten.startswith("…")  # the window follows the current tab
+    first = tabs_text(names, "SPX", width=78).plain
+    assert "SPX" in first and first.rstrip().endswith("…") and len(first) <= 78
+
+
+async def test_footer_shows_the_most_used_view_keys() -> None:
+    from textual.widgets import Footer
+
+    app = make_app(FakeFeed(batches=1))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        shown = " ".join(
+            str(getattr(w, "description", ""))
+            for w in app.query_one(Footer).query("FooterKey")
+            if w.region.width > 0 and w.region.right <= 160  # on screen, not scrolled off
+        )
+        for name in ("Profile", "History", "Alerts log", "Pause", "Help", "Quit"):
+            assert name in shown

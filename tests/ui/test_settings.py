@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gextui.settings import THEMES, Settings, SettingsError, default_path
+from gextui.settings import THEMES, Colors, Settings, SettingsError, default_path
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -113,3 +113,32 @@ def test_merge_cli_overrides() -> None:
         Settings().merge(expiry="later")
     with pytest.raises(SettingsError, match="unknown setting"):
         Settings().merge(colour="red")
+
+
+def _luminance(hex_colour: str) -> float:
+    h = hex_colour.lstrip("#")
+    channels = [int(h[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+    lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def contrast(a: str, b: str) -> float:
+    """WCAG 2 contrast ratio of two ``#rrggbb`` colours."""
+    hi, lo = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+@pytest.mark.parametrize("theme", ["default", "colorblind"])
+def test_theme_colours_have_contrast_on_the_dark_background(theme: str) -> None:
+    """Bars and text against Textual's dark background (#121212, the charts) and the top
+    line's panel (#242f38, where the change arrow is coloured)."""
+    from textual.theme import BUILTIN_THEMES
+
+    system = BUILTIN_THEMES["textual-dark"].to_color_system().generate()
+    background, panel = str(system["background"])[:7], str(system["panel"])[:7]
+    colors = Colors.from_theme(theme)
+    for name in ("positive", "negative", "spot", "zero_gamma"):
+        assert contrast(getattr(colors, name), background) >= 4.5, (theme, name)
+    if theme == "colorblind":
+        for name in ("positive", "negative"):
+            assert contrast(getattr(colors, name), panel) >= 4.5, name

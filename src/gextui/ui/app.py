@@ -148,12 +148,18 @@ class GexApp(App[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("q", "quit", "Quit", id="app.quit"),
+        # the most used views first: the footer shows what fits, in this order
+        Binding("f", "toggle_profile", "Profile", id="view.profile"),
+        Binding("h", "toggle_history", "History", id="view.history"),
+        Binding("a", "toggle_alerts", "Alerts log", id="view.alerts"),
+        Binding("p", "pause", "Pause", id="app.pause"),
         Binding("space", "replay_toggle", "Play/pause", id="replay.toggle"),
         Binding("left", "seek(-60)", "−1 min", id="replay.back"),
         Binding("right", "seek(60)", "+1 min", id="replay.forward"),
         Binding("shift+left", "seek(-600)", "−10 min", id="replay.back_10", show=False),
         Binding("shift+right", "seek(600)", "+10 min", id="replay.forward_10", show=False),
-        Binding("tab", "next_ticker", "Next ticker", id="ticker.next", priority=True),
+        # the tabs line says "tab ⇥ · t add · w close": not repeated in the footer
+        Binding("tab", "next_ticker", "Next ticker", id="ticker.next", priority=True, show=False),
         Binding(
             "shift+tab", "prev_ticker", "Prev ticker", id="ticker.prev", priority=True, show=False
         ),
@@ -161,7 +167,7 @@ class GexApp(App[None]):
             Binding(str(n), f"ticker_index({n})", f"Ticker {n}", id=f"ticker.{n}", show=False)
             for n in range(1, 10)
         ),
-        Binding("t", "add_ticker", "Add ticker", id="ticker.add"),
+        Binding("t", "add_ticker", "Add ticker", id="ticker.add", show=False),
         Binding("w", "close_ticker", "Close ticker", id="ticker.close", show=False),
         Binding("left_square_bracket", "expiry_step(-1)", "Prev expiry", id="expiry.prev"),
         Binding("right_square_bracket", "expiry_step(1)", "Next expiry", id="expiry.next"),
@@ -176,10 +182,6 @@ class GexApp(App[None]):
         Binding("full_stop", "widen('alt')", "Wider strikes", id="range.widen_alt", show=False),
         Binding("comma", "narrow('alt')", "Narrower strikes", id="range.narrow_alt", show=False),
         Binding("c", "recenter", "Centre", id="view.center"),
-        Binding("f", "toggle_profile", "Profile", id="view.profile"),
-        Binding("h", "toggle_history", "History", id="view.history"),
-        Binding("a", "toggle_alerts", "Alerts log", id="view.alerts"),
-        Binding("p", "pause", "Pause", id="app.pause"),
         Binding("r", "reload", "Reload file", id="file.reload"),
     ]
 
@@ -700,9 +702,9 @@ class GexApp(App[None]):
             # a re-layout only when the line wraps differently (height: auto)
             relayout = self._changed("status-lines", (lines, width))
             self.query_one(StatusLine).update(text, layout=relayout)
-        tabs_key = (tuple(self.tickers), self.ticker, self._pending)
+        tabs_key = (tuple(self.tickers), self.ticker, self._pending, width)
         if self._changed("tabs", tabs_key):
-            tabs = tabs_text(self.tickers, self.ticker, self._pending)
+            tabs = tabs_text(self.tickers, self.ticker, self._pending, width)
             self.query_one(TickerTabs).update(tabs, layout=False)
         snap_now = self._snapshot
         today = ny_date(snap_now.as_of) if snap_now is not None else None
@@ -753,6 +755,19 @@ class GexApp(App[None]):
         )
         if self._changed("replay", args):
             bar.update(replay_text(*args), layout=False)
+
+    def _legend_markup(self, legend: str) -> str:
+        """The chart legend with its colour keys in the chart's colours (markup)."""
+        c = self.settings.colors
+        text = legend.replace("[", r"\[")
+        return (
+            text.replace("█ calls", f"[{c.positive}]█[/] calls")
+            .replace("█ puts", f"[{c.negative}]█[/] puts")
+            .replace("→ positive", f"[{c.positive}]→[/] positive")
+            .replace("← negative", f"[{c.negative}]←[/] negative")
+            .replace("─ S spot", f"[{c.spot}]─ S[/] spot")
+            .replace("┄ Z zero γ", f"[{c.zero_gamma}]┄ Z[/] zero γ")
+        )
 
     def _chart_title(self, shown: str = "") -> str:
         """``shown``: what the chart holds (BarData.span: strikes, price range, per row)."""
@@ -810,7 +825,7 @@ class GexApp(App[None]):
         )
         self._last_bars = bars
         chart.border_title = self._chart_title(bars.span)
-        chart.border_subtitle = bars.legend
+        chart.border_subtitle = self._legend_markup(bars.legend)
         psize = None
         if self.show_profile:
             ps = prof.content_size

@@ -156,19 +156,52 @@ def status_text(info: StatusInfo, colors: Colors | None = None) -> Text:
     return t
 
 
-def tabs_text(tickers: Sequence[str], current: str, pending: str = "") -> Text:
-    t = Text(no_wrap=True, overflow="ellipsis")
+def tabs_text(
+    tickers: Sequence[str], current: str, pending: str = "", width: int | None = None
+) -> Text:
+    """The ticker tabs; when they do not fit ``width``, a window around the current tab with
+    ``…`` and the count of tabs left out on either side (tab / shift+tab reach every one)."""
+    labels = []
     for i, name in enumerate(tickers):
         key = f"{i + 1}" if i < 9 else " "
+        labels.append(f" {key} {name}{'…' if name == pending and name != current else ''} ")
+    hint = "  tab ⇥ · t add · w close"
+    lo, hi = 0, len(tickers)
+    if width is not None and sum(len(x) + 1 for x in labels) + len(hint) > width:
+        hint = ""
+        room = max(width - 10, 8)
+        at = tickers.index(current) if current in tickers else 0
+        lo = hi = at
+        used = len(labels[at]) + 1 if labels else 0
+        hi = at + 1
+        while True:  # grow the window around the current tab, alternating sides
+            grew = False
+            if hi < len(labels) and used + len(labels[hi]) + 1 <= room:
+                used += len(labels[hi]) + 1
+                hi += 1
+                grew = True
+            if lo > 0 and used + len(labels[lo - 1]) + 1 <= room:
+                lo -= 1
+                used += len(labels[lo]) + 1
+                grew = True
+            if not grew:
+                break
+    t = Text(no_wrap=True, overflow="ellipsis")
+    if lo > 0:
+        t.append(f"…{lo} ", style="dim")
+    for i in range(lo, hi):
+        name = tickers[i]
         click = Style(meta={"@click": f"app.switch_to({name!r})"})
         if name == current:
-            t.append(f" {key} {name} ", style=Style(bold=True, reverse=True) + click)
+            t.append(labels[i], style=Style(bold=True, reverse=True) + click)
         elif name == pending:
-            t.append(f" {key} {name}… ", style=Style(italic=True) + click)
+            t.append(labels[i], style=Style(italic=True) + click)
         else:
-            t.append(f" {key} {name} ", style=click)
+            t.append(labels[i], style=click)
         t.append("│", style="dim")
-    t.append("  tab ⇥ · t add · w close", style="dim")
+    if hi < len(tickers):
+        t.append(f" {len(tickers) - hi}…", style="dim")
+    t.append(hint, style="dim")
     return t
 
 
