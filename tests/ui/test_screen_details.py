@@ -123,3 +123,18 @@ async def test_footer_shows_the_most_used_view_keys() -> None:
         )
         for name in ("Profile", "History", "Alerts log", "Pause", "Help", "Quit"):
             assert name in shown
+
+
+def test_profile_and_history_have_no_background_stripes() -> None:
+    from rich.style import Style
+
+    from gextui.settings import Colors
+    from gextui.ui.chart import render_profile
+
+    from .test_chart_truth import spx_snapshot
+
+    text = render_profile(spx_snapshot(), 100, 20, Colors())
+    assert text.plain.strip()
+    styles = [s.style for s in text.spans if isinstance(s.style, Style)]
+    assert styles and all(st.bgcolor is None for st in styles)
+    assert any(st.color is not None for st in styles)  # the line keeps its colour

@@ -388,6 +388,23 @@ def profile_key(snap: ExposureSnapshot, width: int, height: int) -> tuple[object
     )
 
 
+def plot_text(ansi: str) -> Text:
+    """plotext's ANSI output as Rich text with every background colour dropped: plotext
+    paints some cells on a white canvas colour, which shows as bright stripes on a dark
+    terminal; the widget's own background shows through instead."""
+    text = Text.from_ansi(ansi, no_wrap=True, end="")
+    spans = []
+    for span in text.spans:
+        st = span.style
+        if isinstance(st, Style) and st.bgcolor is not None:
+            st = Style(
+                color=st.color, bold=st.bold, dim=st.dim, italic=st.italic, underline=st.underline
+            )
+        spans.append(type(span)(span.start, span.end, st))
+    text.spans = spans
+    return text
+
+
 def _rgb(hex_colour: str) -> tuple[int, int, int]:
     h = hex_colour.lstrip("#")
     return int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)
@@ -622,4 +639,4 @@ def render_profile(snap: ExposureSnapshot, width: int, height: int, colors: Colo
         f.label(f"${suffix} {METRIC_UNITS['gex']}", axis="y")  # type: ignore[attr-defined]
         ansi = f.build().string()  # type: ignore[attr-defined]
         f.clear()  # type: ignore[attr-defined]
-    return Text.from_ansi(ansi, no_wrap=True, end="")
+    return plot_text(ansi)

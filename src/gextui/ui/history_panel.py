@@ -41,7 +41,7 @@ from gextui.core.expiry import NEW_YORK
 from gextui.core.history import HISTORY_SCHEMA, LevelHistory, LevelSample, samples_frame
 from gextui.settings import Colors
 from gextui.ui.chart import _LOCK as PLOT_LOCK
-from gextui.ui.chart import collect_plotext_garbage, scale_for
+from gextui.ui.chart import collect_plotext_garbage, plot_text, scale_for
 from gextui.ui.widgets import StripChart, text_to_strips
 
 Array = npt.NDArray[np.float64]
@@ -546,7 +546,7 @@ def history_text(
     ansi = render_history(
         frame, width, height, colors, ticker=ticker, sample_every=sample_every, color=True
     )
-    return Text.from_ansi(ansi, no_wrap=True, end="")
+    return plot_text(ansi)
 
 
 # =========================================================================== widget
