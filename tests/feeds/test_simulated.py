@@ -123,7 +123,7 @@ def test_nyse_holidays() -> None:
     session = open_session("SPX", start=thanksgiving_noon)
     assert {b.meta["market"] for b in batches(session, 3)} == {"closed"}
     assert session.status.state is FeedState.MARKET_CLOSED
-    assert session.status.reason == "simulated market — opens Fri Nov 27 09:30 ET"
+    assert session.status.reason == "opens Fri Nov 27 09:30 ET"
 
 
 def test_default_start_is_now_in_new_york() -> None:
@@ -581,7 +581,7 @@ def test_market_closed_price_stands_still() -> None:
     assert with_greeks == with_oi == total  # the close state, complete
     assert book.spot == session.market.spot0
     assert session.status.state is FeedState.MARKET_CLOSED
-    assert session.status.reason == "simulated market — opens Mon Nov 23 09:30 ET"
+    assert session.status.reason == "opens Mon Nov 23 09:30 ET"
     assert book.as_of == got[-1].time  # the clock moves on
 
 
@@ -597,7 +597,7 @@ def test_night_start_shows_the_last_close() -> None:
         book.apply(batch)
     assert book.coverage()[0] == book.coverage()[2]
     assert np.nansum(book.column("day_volume")) > 1e6  # the whole session's volume
-    assert session.status.reason == "simulated market — opens Wed Nov 25 09:30 ET"
+    assert session.status.reason == "opens Wed Nov 25 09:30 ET"
     spot = book.spot
     quiet = list(batches(session, 140))  # past 09:30 Wednesday
     for batch in quiet:
@@ -630,7 +630,7 @@ def test_the_clock_closes_the_market_at_16_and_reopens_next_trading_day() -> Non
         local = batch.time.astimezone(NEW_YORK)
         if local.hour == 18 and local.minute == 0:
             assert session.status.state is FeedState.MARKET_CLOSED
-            assert session.status.reason == "simulated market — opens Fri Nov 27 09:30 ET"
+            assert session.status.reason == "opens Fri Nov 27 09:30 ET"
     closed = [s for s in spots if s[3] == "closed"]
     after_close = [s for s in closed if s[0] > start.replace(hour=16)]
     assert after_close and all(s[1] is None and s[2] == 0 for s in after_close)

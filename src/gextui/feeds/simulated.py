@@ -66,8 +66,9 @@ def default_start(now: datetime | None = None) -> datetime:
 
 
 def closed_reason(moment: datetime) -> str:
-    """``simulated market — opens Wed Dec 02 09:30 ET`` (the status reason while closed)."""
-    return f"{LIVE_REASON} — opens {next_open(moment):%a %b %d %H:%M} ET"
+    """``opens Wed Dec 02 09:30 ET``: the status reason while closed (short: the top line
+    already says SIMULATED and "market closed")."""
+    return f"opens {next_open(moment):%a %b %d %H:%M} ET"
 
 
 class SimulatedSession:
@@ -91,7 +92,7 @@ class SimulatedSession:
     @property
     def status(self) -> FeedStatus:
         """CONNECTING before the first batch; then LIVE ("simulated market") in the regular
-        session and MARKET_CLOSED ("simulated market — opens Wed Dec 02 09:30 ET") outside
+        session and MARKET_CLOSED ("opens Wed Dec 02 09:30 ET") outside
         it, by the market's clock; CLOSED after :meth:`aclose`."""
         return self._status
 
