@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import json
 import random
+import zlib
 from typing import Any
 
 import pytest
 from polars.testing import assert_frame_equal
 
 from gextui.feeds.tt_convert import events_frame
-from gextui.feeds.tt_wire import LAYOUTS, JsonConstant, MalformedPayload, decode
+from gextui.feeds.tt_wire import (
+    LAYOUTS,
+    JsonConstant,
+    MalformedPayload,
+    NeedsJson,
+    decode,
+    decode_tokens,
+    split_frame,
+)
 
 ODD: list[Any] = [
     "NaN",
@@ -75,17 +84,63 @@ def via_sdk(name: str, values: list[Any]) -> Any:
 @pytest.mark.parametrize("name", sorted(LAYOUTS))
 @pytest.mark.parametrize("odd_rate", [0.0, 0.01, 0.1, 0.5])
 def test_same_as_the_sdk(name: str, odd_rate: float) -> None:
-    rng = random.Random(hash((name, odd_rate)) & 0xFFFF)
-    for _ in range(5):
-        values = payload(name, 60, rng, odd_rate)
+    rng = random.Random(zlib.crc32(f"{name}{odd_rate}".encode()))
+    for _ in range(40):
+        values = payload(name, 20, rng, odd_rate)
         # through the wire: the JSON text, parsed as the reader parses it
         wire = json.loads(json.dumps(values), parse_constant=JsonConstant)
         got = decode(LAYOUTS[name], wire)
         want = via_sdk(name, wire)
         assert_frame_equal(got.frame, want)
-        assert got.frame.height + got.dropped == 60
+        assert got.frame.height + got.dropped == 20
         if odd_rate == 0.0:
             assert got.slow == 0 and got.dropped == 0
+        # the text path (no json.loads) on the same frame as DXLink sends it
+        text = json.dumps(
+            {"type": "FEED_DATA", "channel": 3, "data": [name, values]}, separators=(",", ":")
+        )
+        split = split_frame(text)
+        if split is None:  # nested values ([1], {"a": 1}): the JSON path
+            assert any(isinstance(v, list | dict) for v in values)
+            continue
+        assert split[:2] == (3, name)
+        try:
+            by_text = decode_tokens(LAYOUTS[name], split[2])
+        except NeedsJson:
+            continue
+        assert_frame_equal(by_text.frame, want)
+        assert by_text.dropped == got.dropped
+
+
+def test_text_path_on_clean_frames_needs_no_json() -> None:
+    rng = random.Random(5)
+    for name in sorted(LAYOUTS):
+        values = payload(name, 200, rng, 0.0)
+        if name == "Summary":
+            for i in range(10, len(values), 13):  # optional prices "NaN", as dxFeed sends
+                values[i] = "NaN"
+        text = json.dumps(
+            {"type": "FEED_DATA", "channel": 7, "data": [name, values]}, separators=(",", ":")
+        )
+        split = split_frame(text)
+        assert split is not None
+        got = decode_tokens(LAYOUTS[name], split[2])
+        assert got.slow == 0 and got.dropped == 0
+        assert_frame_equal(got.frame, via_sdk(name, values))
+
+
+def test_text_path_declines_what_it_cannot_split() -> None:
+    assert split_frame('{"type":"KEEPALIVE","channel":0}') is None
+    assert split_frame('{"type": "FEED_DATA", "channel": 3, "data": ["Greeks", []]}') is None
+    two = '{"type":"FEED_DATA","channel":3,"data":["Greeks",[".A"],"Quote",[".B"]]}'
+    assert split_frame(two) is None
+    escaped = '{"type":"FEED_DATA","channel":3,"data":["Trade",["\\u0041"]]}'
+    assert split_frame(escaped) is None
+    comma = '{"type":"FEED_DATA","channel":3,"data":["Trade",["a,b"]]}'
+    split = split_frame(comma)
+    assert split is not None
+    with pytest.raises((MalformedPayload, NeedsJson)):
+        decode_tokens(LAYOUTS["Trade"], split[2])
 
 
 def test_nan_literals_and_optional_nan() -> None:

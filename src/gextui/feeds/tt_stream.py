@@ -71,7 +71,16 @@ from wsproto.utilities import LocalProtocolError
 from gextui.core.events import EventBatch
 from gextui.feeds.base import FeedError, FeedState, FeedStatus
 from gextui.feeds.tt_convert import KIND_OF
-from gextui.feeds.tt_wire import LAYOUTS, JsonConstant, MalformedPayload, decode
+from gextui.feeds.tt_wire import (
+    LAYOUTS,
+    Decoded,
+    JsonConstant,
+    MalformedPayload,
+    NeedsJson,
+    decode,
+    decode_tokens,
+    split_frame,
+)
 
 NEW_YORK: Final = ZoneInfo("America/New_York")
 
@@ -250,6 +259,9 @@ class WatchedStreamer(DXLinkStreamer):
                 continue
             self.frames += 1
             self.last_frame = now = time.monotonic()
+            split = split_frame(text)
+            if split is not None and self._feed_tokens(*split, now):
+                continue
             try:
                 message = json.loads(text, parse_constant=JsonConstant)
             except (ValueError, RecursionError):
@@ -287,6 +299,36 @@ class WatchedStreamer(DXLinkStreamer):
                 self.malformed_frames += 1
                 log.debug("unknown DXLink message type %.40r", kind)
 
+    def _feed_tokens(self, channel: int, etype: str, tokens: list[str], now: float) -> bool:
+        """The text path for a compact one-type FEED_DATA frame (no ``json.loads``);
+        False when the frame needs the JSON path after all."""
+        name = self._channels_reversed.get(channel)
+        layout = LAYOUTS.get(etype) if etype == name else None
+        if layout is None:
+            self.malformed_frames += 1
+            return True
+        try:
+            decoded = decode_tokens(layout, tokens)
+        except MalformedPayload:
+            self.malformed_frames += 1
+            return True
+        except NeedsJson:
+            return False
+        self._decoded(layout.kind, decoded, now)
+        self.data_frames += 1
+        return True
+
+    def _decoded(self, kind: str, decoded: Decoded, now: float) -> None:
+        self.dropped_events += decoded.dropped
+        self.slow_events += decoded.slow
+        frame = decoded.frame
+        if frame.height:
+            self.events += frame.height
+            self.batches.append(
+                EventBatch(time=datetime.now(UTC), meta=self._meta, **{kind: frame})
+            )
+            self._data_arrived(now, kind, frame["symbol"])
+
     def _feed_data(self, message: Mapping[str, Any], now: float) -> None:
         channel = message.get("channel")
         data = message.get("data")
@@ -316,15 +358,7 @@ class WatchedStreamer(DXLinkStreamer):
                 self.malformed_frames += 1
                 continue
             good = True
-            self.dropped_events += decoded.dropped
-            self.slow_events += decoded.slow
-            frame = decoded.frame
-            if frame.height:
-                self.events += frame.height
-                self.batches.append(
-                    EventBatch(time=datetime.now(UTC), meta=self._meta, **{layout.kind: frame})
-                )
-                self._data_arrived(now, layout.kind, frame["symbol"])
+            self._decoded(layout.kind, decoded, now)
         if len(data) % 2:
             self.malformed_frames += 1
         if good:

@@ -23,8 +23,10 @@ Per event that is ≈ 0.3 µs of type checks and ≈ 0.1 µs of conversion on to
 from __future__ import annotations
 
 import enum
+import json
 import math
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final, get_args
@@ -134,16 +136,15 @@ _INF = math.inf
 
 
 def _sdk_rows(
-    layout: Layout, values: Sequence[Any], rows: Sequence[int]
+    layout: Layout, row_values: Callable[[int], list[Any]], rows: Sequence[int]
 ) -> tuple[list[int], list[Event]]:
-    """Events ``rows`` of ``values`` parsed by the SDK itself (unparseable ones left out):
-    (payload row of each event, events)."""
-    size = layout.size
+    """Events ``rows`` (``row_values(r)``: the wire values of row r) parsed by the SDK itself
+    (unparseable ones left out): (payload row of each event, events)."""
     at: list[int] = []
     out: list[Event] = []
     for r in rows:
         try:
-            parsed = layout.cls.from_stream(list(values[r * size : (r + 1) * size]))
+            parsed = layout.cls.from_stream(list(row_values(r)))
         except Exception:
             continue
         at.extend([r] * len(parsed))
@@ -200,9 +201,23 @@ def decode(layout: Layout, values: Any) -> Decoded:
     except (OverflowError, ValueError, TypeError):  # e.g. an integer beyond float range
         slow = set(range(m)) - drop
         frame = _fast_frame(layout, cols, nulls, m, set(range(m)))
+    return _with_slow_rows(
+        layout, frame, m, drop, slow, lambda r: values[r * size : (r + 1) * size]
+    )
+
+
+def _with_slow_rows(
+    layout: Layout,
+    frame: pl.DataFrame,
+    m: int,
+    drop: set[int],
+    slow: set[int],
+    row_values: Callable[[int], list[Any]],
+) -> Decoded:
+    """``frame`` (the clean rows) plus the ``slow`` rows parsed by the SDK, in arrival order."""
     dropped = len(drop)
     if slow:
-        at, events = _sdk_rows(layout, values, sorted(slow))
+        at, events = _sdk_rows(layout, row_values, sorted(slow))
         dropped += len(slow) - len(set(at))
         if events:
             extra = events_frame(layout.kind, events)
@@ -250,3 +265,99 @@ def _fast_frame(
     if keep is not None:
         symbols = symbols.filter(pl.Series(keep))
     return pl.DataFrame([symbols, *columns])
+
+
+# ---------------------------------------------------------------------- the text path
+#: the exact start of a compact FEED_DATA frame with one (type, values) pair, as DXLink sends it
+_FEED_DATA: Final = re.compile(r'\{"type":"FEED_DATA","channel":(\d+),"data":\["([A-Za-z]+)",\[')
+_NAN_QUOTED: Final = [f'"{v}"' for v in sorted(NAN_VALUES)]
+
+
+class NeedsJson(Exception):
+    """The text path cannot decide a frame: parse it with ``json.loads`` instead."""
+
+
+def split_frame(text: str) -> tuple[int, str, list[str]] | None:
+    """(channel, event type, value tokens) of a compact one-type ``FEED_DATA`` frame, split
+    on commas without a JSON parse; ``None`` for anything else (other messages, several
+    types, nested values, escapes, other spacing: the caller uses ``json.loads``)."""
+    m = _FEED_DATA.match(text)
+    if m is None or not text.endswith("]]}"):
+        return None
+    inner = text[m.end() : -3]
+    if "[" in inner or "]" in inner or "{" in inner or "}" in inner or "\\" in inner:
+        return None
+    return int(m.group(1)), m.group(2), inner.split(",") if inner else []
+
+
+def decode_tokens(layout: Layout, tokens: list[str]) -> Decoded:
+    """:func:`decode` for the comma-split text of a payload (:func:`split_frame`): the same
+    result as ``decode(layout, json.loads(payload))``, with the checks and number parsing
+    done column-wise by polars. Raises :class:`MalformedPayload` (wrong arity) or
+    :class:`NeedsJson` (a value that is not plain JSON: let ``json.loads`` decide)."""
+    size = layout.size
+    n = len(tokens)
+    if n % size:
+        raise MalformedPayload(f"{n} values are not a multiple of {size}")
+    m = n // size
+    drop = np.zeros(m, dtype=bool)
+    slow = np.zeros(m, dtype=bool)
+    wanted = {i for _, i in layout.outputs}
+    # one frame of the token columns, one select for every check and number (one collect)
+    raw = pl.DataFrame(
+        [pl.Series(f"c{f.index}", tokens[f.index :: size], dtype=pl.String) for f in layout.fields]
+    )
+    exprs: list[pl.Expr] = []
+    for f in layout.fields:
+        c = pl.col(f"c{f.index}")
+        if f.cat is _Cat.STR:
+            ok = c.str.starts_with('"') & c.str.ends_with('"') & (c.str.len_bytes() >= 2)
+            exprs.append(c.is_in(_NAN_QUOTED).alias(f"nan{f.index}"))
+        elif f.cat is _Cat.BOOL:
+            ok = c.is_in(["true", "false"])
+        elif f.cat is _Cat.DEC:  # a finite number (1e400 is inf for json: the SDK drops it)
+            ok = c.cast(pl.Float64, strict=False).is_finite().fill_null(False)
+        elif f.cat is _Cat.INT:  # an integer within int64 (beyond: let json decide)
+            ok = c.cast(pl.Int64, strict=False).is_not_null()
+        else:
+            ok = c.is_null()  # never true for a token: every row to the SDK
+        exprs.append(ok.alias(f"ok{f.index}"))
+        if f.index in wanted:
+            vals = c.cast(pl.Float64, strict=False)
+            if not f.required and f.default is not None:
+                vals = vals.fill_null(f.default)
+            exprs.append(vals.alias(f"v{f.index}"))
+    exprs.append(pl.col("c0").str.strip_chars('"').alias("symbol"))
+    checked = raw.select(exprs)
+    for f in layout.fields:
+        ok_np = checked[f"ok{f.index}"].to_numpy()
+        if f.cat is _Cat.STR:  # "NaN" is a clean string: always looked at
+            nan_np = checked[f"nan{f.index}"].to_numpy()
+        elif ok_np.all():
+            continue
+        else:  # "NaN" in a number field (the usual case of a not-ok token): rare, look now
+            nan_np = raw[f"c{f.index}"].is_in(_NAN_QUOTED).to_numpy()
+        if f.required:  # "NaN" in a required field: the SDK drops the event
+            drop |= nan_np
+        slow |= ~ok_np & ~nan_np
+    slow &= ~drop
+    keep = pl.Series(~(drop | slow))
+    frame = checked.select(
+        pl.col("symbol"), *(pl.col(f"v{idx}").alias(dst) for dst, idx in layout.outputs)
+    ).filter(keep)
+
+    def row_values(r: int) -> list[Any]:
+        try:
+            row = json.loads(
+                "[" + ",".join(tokens[r * size : (r + 1) * size]) + "]",
+                parse_constant=JsonConstant,
+            )
+        except ValueError:
+            raise NeedsJson from None
+        return list(row)
+
+    slow_rows = set(np.flatnonzero(slow).tolist())
+    drop_rows = set(np.flatnonzero(drop).tolist())
+    for r in slow_rows:  # invalid JSON anywhere: json.loads decides (the frame is dropped)
+        row_values(r)
+    return _with_slow_rows(layout, frame, m, drop_rows, slow_rows, row_values)
