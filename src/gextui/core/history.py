@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final
@@ -157,6 +157,19 @@ class LevelHistory:
         self._frame = None
         self.version += 1
         return sample
+
+    def backfill(self, samples: Iterable[LevelSample]) -> int:
+        """Put earlier ``samples`` (oldest first; e.g. rebuilt from a recording after a seek)
+        before the ones held; those not earlier than the first held sample are ignored.
+        Returns how many were added."""
+        first = self._samples[0].time if self._samples else None
+        older = [x for x in samples if first is None or x.time < first]
+        if not older:
+            return 0
+        self._samples = deque([*older, *self._samples], maxlen=self._samples.maxlen)
+        self._frame = None
+        self.version += 1
+        return len(older)
 
     def reset(self) -> None:
         """Forget every sample (after a replay seek, or a change of expiry selection)."""

@@ -485,6 +485,18 @@ class Recording:
             state = advance(state, frame)
         return state
 
+    def checkpoint_states(self, until: datetime | time) -> Iterator[tuple[datetime, RecordedState]]:
+        """(time, state) at the end of every segment up to ``until`` that has a readable
+        checkpoint, oldest first: the recording's state once a minute, for a cheap look back
+        (a replay rebuilds its history from these after a seek)."""
+        cut = self.to_utc(until)
+        for seg in self.segments:
+            if seg.last_time > cut:
+                break
+            state = self._load_checkpoint(seg)
+            if state is not None:
+                yield seg.last_time, state
+
     def bridge_batches(self, gap: Gap) -> list[EventBatch]:
         """The reset group (meta ``reset``, ``gap``) that carries a replay across ``gap``: the
         state after the lost batches, from its bridge checkpoint; [] when there is none."""

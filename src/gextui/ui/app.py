@@ -53,8 +53,12 @@ from gextui.core.exposure import (
     exposure_by_expiration,
     live_expirations,
 )
+from gextui.core.history import LevelSample
 from gextui.feeds.base import Feed, FeedError, FeedSession, ReloadableSession, Source
+from gextui.feeds.replay import ReplaySession
 from gextui.settings import METRICS, Colors, KeySpec, Settings, check_keymap, screenshots_dir
+from gextui.store.reader import Recording
+from gextui.store.state import reset_batches
 from gextui.ui.alerts_panel import AlertsPanel
 from gextui.ui.chart import (
     BarData,
@@ -220,6 +224,7 @@ class GexApp(App[None]):
         self._coverage: dict[str, float] = {}  # last coverage seen per ticker (warm-up)
         self._warming: dict[str, bool] = {}  # per ticker: the chain is still filling in
         self._error_clears = False  # the top-line error goes with the next batch
+        self._history_gen: dict[str, int] = {}  # replay history rebuilds, per ticker
         names = [t.strip().upper() for t in tickers if t.strip()] or list(self.settings.tickers)
         self.feed = feed
         self.tickers: list[str] = list(dict.fromkeys(names))
@@ -426,7 +431,11 @@ class GexApp(App[None]):
                     if meta.get("reset") == "1":
                         book = session.chain.new_book()
                         self._books[name] = book
-                        self._reset_levels(name)  # a seek: the history restarts from here
+                        self._reset_levels(name)  # a seek: the alert state restarts here
+                        if isinstance(session, ReplaySession) and "at" in meta:
+                            # ... and the history is rebuilt from the recording up to it
+                            target = datetime.fromisoformat(meta["at"])
+                            self._rebuild_history(name, session.recording, target)
                         self._reset_pending = meta.get("reset_batches", "1") != "1"
                     elif "reset_part" in meta:
                         part, _, total = meta["reset_part"].partition("/")
@@ -465,6 +474,36 @@ class GexApp(App[None]):
                 self._session_ticker = ""
             with contextlib.suppress(Exception):
                 await session.aclose()
+
+    def _rebuild_history(self, name: str, recording: Recording, target: datetime) -> None:
+        """After a replay seek: the history of ``name`` before ``target``, one sample per
+        recorded minute (the recording's checkpoints), on the alerts' fixed selection; put in
+        front of what the replay samples from ``target`` on. A later seek discards it."""
+        self._history_gen[name] = generation = self._history_gen.get(name, 0) + 1
+        selection = self.monitor.rules.expiry
+
+        def job() -> list[LevelSample]:
+            out: list[LevelSample] = []
+            for when, state in recording.checkpoint_states(target):
+                if when >= target:
+                    break
+                book = recording.new_book()
+                for batch in reset_batches(state, when_empty=when):
+                    book.apply(batch)
+                out.append(LevelSample.from_snapshot(compute_exposure(book, selection)))
+            return out
+
+        async def run() -> None:
+            try:
+                samples = await asyncio.to_thread(job)
+            except Exception as exc:  # a damaged recording: the history starts at the seek
+                self.log.warning(f"history rebuild failed: {exc!r}")
+                return
+            if self._history_gen.get(name) == generation:
+                self.monitor.history(name).backfill(samples)
+                self._redraw()
+
+        self.run_worker(run(), group=f"history-{name}", exclusive=True, exit_on_error=False)
 
     def _apply(self, book: ChainBook, batch: EventBatch) -> None:
         with self._book_lock:

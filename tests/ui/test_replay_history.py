@@ -1,0 +1,64 @@
+"""After a replay seek the history is rebuilt from the recording (one sample per recorded
+minute, from its checkpoints, on the alerts' fixed selection), not left empty."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from gextui.core.exposure import compute_exposure
+from gextui.core.history import LevelSample
+from gextui.feeds.replay import ReplayFeed
+from gextui.feeds.simulated import SimulatedFeed
+from gextui.settings import Settings
+from gextui.store.reader import open_recording
+from gextui.store.recorder import Recorder
+from gextui.ui.app import GexApp
+
+from .helpers import frozen_clock
+
+
+async def record_minutes(root: Path, minutes: int) -> None:
+    start = datetime(2026, 11, 24, 10, 0, tzinfo=ZoneInfo("America/New_York"))
+    feed = SimulatedFeed(seed=4, paced=False, start=start, speed=20.0)  # 2 s a batch
+    session = await feed.open("SPY")
+    rec = Recorder(root, "SPY", session.chain, "simulated", background=False)
+    async for batch in session.events():
+        rec.write(batch)
+        if batch.time - start >= timedelta(minutes=minutes):
+            break
+    rec.close()
+    await feed.aclose()
+
+
+async def test_seek_rebuilds_the_history_from_the_recording(tmp_path: Path) -> None:
+    await record_minutes(tmp_path, 5)
+    recording = open_recording(tmp_path, "SPY")
+    assert len(recording.segments) >= 5
+    app = GexApp(
+        ReplayFeed(tmp_path, paced=False), ["SPY"], settings=Settings(), clock=frozen_clock
+    )
+    async with app.run_test(size=(120, 40)) as pilot:
+        for _ in range(500):
+            await pilot.pause(0.02)
+            if app._feed_ended:
+                break
+        assert app._feed_ended  # played to the end
+        await pilot.press("left")  # seek back one minute
+        target = recording.end_time - timedelta(minutes=1)  # type: ignore[operator]
+        want = [t for t, _ in recording.checkpoint_states(target) if t < target]
+        assert len(want) >= 3
+        hist = app.monitor.history("SPY")
+        for _ in range(500):
+            await pilot.pause(0.02)
+            if [s.time for s in hist.samples][: len(want)] == want:
+                break
+        times = [s.time for s in hist.samples]
+        assert times[: len(want)] == want  # one sample per recorded minute before the seek
+        assert all(t >= target for t in times[len(want) :])  # then the replay's own
+        # each rebuilt sample is what the book at that minute gives
+        probe = want[len(want) // 2]
+        expect = LevelSample.from_snapshot(compute_exposure(recording.book_at(probe), "all"))
+        got = next(s for s in hist.samples if s.time == probe)
+        assert got == expect
