@@ -22,10 +22,15 @@ Usage::
   Options are subscribed once the consumer calls :meth:`set_expirations` or starts reading
   :meth:`TastytradeFeedSession.events` (so a selection made right after ``open`` does not
   first subscribe the whole chain); ``None`` (the default) means every expiration.
-* **Batches.** Every ``batch_interval`` seconds the parsed SDK events are drained and
-  converted column-wise (:mod:`gextui.feeds.tt_convert`). NaN fields arrive as null and never
+* **Batches.** Each ``FEED_DATA`` frame is decoded straight into columns (one EventBatch per
+  frame and event type, :mod:`gextui.feeds.tt_wire`, equal to the SDK's own parse); the
+  session yields them every ``batch_interval`` seconds. NaN fields arrive as null and never
   overwrite good data; a contract whose Summary never arrives has no open interest (missing
   coverage, not zero).
+* **REST retries** (:meth:`TastytradeFeed._call`, for login, chains and quote tokens alike):
+  HTTP 5xx, 429 (at least its Retry-After) and network errors are retried with backoff;
+  a 401/403 forces a token refresh and one retry; only credentials rejected again after a
+  forced refresh are fatal (:data:`AUTH_MESSAGE`).
 """
 
 from __future__ import annotations

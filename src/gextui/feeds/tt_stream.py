@@ -2,16 +2,21 @@
 
 The SDK's :class:`tastytrade.DXLinkStreamer` is one connection: it fetches a quote token
 (``GET /api-quote-tokens``), connects, authorises, and parses ``FEED_DATA`` into event objects.
-It does not reconnect, has no liveness check and keeps its token for the connection's life.
-:class:`LiveStream` adds all of that:
+It does not reconnect, has no liveness check, keeps its token for the connection's life, opens
+the websocket with a 64 KiB incoming-message limit and lets one malformed frame tear the
+connection down. :class:`WatchedStreamer` (own connect and reader) and :class:`LiveStream`
+(the loop) fix all of that:
 
-* **Reconnect.** Each connection runs in its own task with a fresh
-  :class:`WatchedStreamer` (so a fresh quote token). When it ends – a drop (an
-  ``ExceptionGroup`` out of the SDK's ``async with``), a server ``ERROR``, a silent server,
-  a failed token request – the status turns ``RECONNECTING`` with the reason, and the next
-  attempt waits ``min(backoff_max, backoff_initial · 2^n)`` seconds ± ``jitter`` (n counts
-  failed attempts since the last connection that delivered data). Credentials rejected
-  (HTTP 401/403) are fatal: status ``CLOSED`` and :attr:`LiveStream.fatal` is set.
+* **Reconnect.** Each connection runs in its own task with a fresh :class:`WatchedStreamer`
+  (so a fresh quote token). When it ends – a drop (an ``ExceptionGroup`` out of the SDK's
+  ``async with``), a server ``ERROR``, a silent server, a failed token request – the status
+  turns ``RECONNECTING`` with the reason, the number of failed tries and the time of the next
+  one (New York time). The delay is ``min(backoff_max, backoff_initial · 2^n)`` ± ``jitter``
+  (at least a server's Retry-After), n = consecutive failures: it starts over only after a
+  connection that delivered data *and* failed differently from the one before, or that
+  streamed for ``backoff_reset_after`` seconds – the same failure after some data grows it.
+  Credentials rejected after a forced token refresh are fatal: status ``CLOSED`` and
+  :attr:`LiveStream.fatal` is set (the feed decides, see ``fatal_from``).
 * **Silence.** Every frame the websocket receives (data, ``KEEPALIVE``, anything) stamps
   :attr:`WatchedStreamer.last_frame`. A connection that receives nothing for
   ``silence_timeout`` seconds – including while connecting – is cancelled and replaced.
@@ -20,21 +25,31 @@ It does not reconnect, has no liveness check and keeps its token for the connect
   but no market data for ``stale_after`` seconds is kept and shown ``STALE`` (a quiet market
   is not a dead link).
 * **Resubscribe.** A new connection subscribes everything wanted: the underlying's
-  Trade / Quote / Summary, then the options' Greeks / Summary. Selection changes
+  Trade / Quote / Summary, then the options' Greeks / Summary / Trade. Selection changes
   (:meth:`LiveStream.set_options`) subscribe what is new and unsubscribe what is gone.
+* **Coverage.** Until every wanted symbol has answered on the connection (options: Greeks
+  and Summary; the underlying: a Trade or Quote) the status is ``subscribing n/N contracts``
+  or ``waiting for data`` with the fraction in ``progress``, state ``CONNECTING`` (first
+  connection) or ``RECONNECTING``; ``LIVE`` only when the whole wanted set streams.
+  :meth:`LiveStream.readiness` tells a snapshot the same.
 * **Chunking.** See :data:`DEFAULT_CHUNK_SIZE`.
 * **Token age.** A connection older than ``token_max_age`` (default 23 h; quote tokens live
   24 h) is replaced before its token expires.
+* **Words.** :func:`describe` turns an ending into a reason in gextui's words; the text of an
+  unknown exception is never shown (a failed send reads "connection lost"), and every reason
+  is scrubbed of the secrets (:func:`redact`).
 
-Events are parsed by the SDK's own parser (``Event.from_stream``) but kept in plain lists on
-the :class:`WatchedStreamer` rather than the SDK's per-event memory streams;
-:meth:`LiveStream.drain` takes them (retired connections first, so nothing received before a
-drop is lost) and the feed session converts them to one columnar batch per tick.
+``FEED_DATA`` COMPACT frames are decoded by :mod:`gextui.feeds.tt_wire` straight into one
+:class:`~gextui.core.events.EventBatch` per frame and event type (no pydantic object per
+event); :meth:`LiveStream.drain` takes them (retired connections first, so nothing received
+before a drop is lost). FULL-format frames still go through the SDK's parser.
 
-Private SDK surface relied on (tastytrade 13.2): ``DXLinkStreamer._websocket`` (assigned once
-per connection), ``_map_message(message, channel)``, ``_channels_reversed``, ``_recv``, and
-``tastytrade.streamer.MAP_EVENTS``. The feed tests run the real SDK against a fake server, so a
-change there shows up as a failing test.
+Private SDK surface relied on (tastytrade 13.2.3, :data:`SDK_VERSION`, pinned by a test): the
+``DXLinkStreamer`` slots (``_websocket``, ``_wss_url``, ``_auth_token``, ``_channels``,
+``_channels_reversed``, ``_subscription_state``), ``_heartbeat``, ``_map_message``,
+``Session._get`` / ``client_kwargs``, ``tastytrade.streamer.MAP_EVENTS`` and
+``DXLINK_VERSION``. The feed tests run the real SDK against a fake server, so a change there
+shows up as a failing test.
 """
 
 from __future__ import annotations
@@ -98,18 +113,13 @@ log = logging.getLogger(__name__)
 
 #: Options per subscription message (per event type).
 #:
-#: The limit that matters is on *incoming* frames: the SDK's websocket client (httpx-ws) has a
-#: 64 KiB message limit and closes the connection (code 1009, which the SDK reports as
-#: "Subscription message too long") when one ``FEED_DATA`` frame is larger. A subscription
-#: for n symbols is answered with a snapshot of n events, which the server may pack into one
-#: frame. In the COMPACT format the SDK requests, a Greeks event is 13 values (symbol, event
-#: time, flags, a 19-digit index, a 13-digit time, sequence, and seven doubles printed with up
-#: to 17 significant digits): ≈ 180 bytes typical, ≤ 270 bytes worst case; a Summary event
-#: (13 values) is about the same. 100 symbols therefore make ≤ 27 KiB per frame – under half
-#: the limit, so even when the server merges the snapshots of two consecutive chunks into one
-#: aggregation period the frame stays below 64 KiB. Chunks are paced by ``subscribe_pause``
-#: (default: the 0.1 s aggregation period the SDK asks for), so at most two chunks can share
-#: a frame. Outgoing messages are small (≈ 45 bytes a symbol, ≈ 4.5 KiB a chunk).
+#: A subscription for n symbols is answered with a snapshot of n events, which the server may
+#: pack into one frame. The SDK's websocket client had a 64 KiB incoming-message limit (close
+#: code 1009, "Subscription message too long"); :class:`WatchedStreamer` raises it to
+#: :data:`MAX_MESSAGE_BYTES`, but dxFeed's own client keeps subscriptions small too, and small
+#: chunks keep snapshot frames small (a COMPACT Greeks event is ≈ 180–270 bytes: 100 symbols
+#: make ≤ 27 KiB). Chunks are paced by ``subscribe_pause`` (default: the 0.1 s aggregation
+#: period the SDK asks for). Outgoing messages are ≈ 45 bytes a symbol, ≈ 4.5 KiB a chunk.
 DEFAULT_CHUNK_SIZE: Final = 100
 DEFAULT_SILENCE_TIMEOUT: Final = 75.0
 UNDERLYING_TYPES: Final[tuple[type[Event], ...]] = (Trade, Quote, Summary)
