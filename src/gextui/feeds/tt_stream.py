@@ -616,7 +616,8 @@ class LiveStream:
         of the last data after the last subscription chunk or None, wanted symbols that have
         not answered yet) – for a snapshot that must wait until the chain is complete."""
         cur = self._streamer
-        if cur is None or self._subscribing or not self._options_enabled:
+        if cur is None or self._subscribing or self._changed.is_set() or not self._options_enabled:
+            # not connected, subscribing, or a selection change not picked up yet
             return False, None, sorted(self._wanted)
         last = cur.last_data
         after = (
