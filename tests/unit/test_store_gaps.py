@@ -159,3 +159,21 @@ async def test_replay_crosses_the_gap_with_a_reset(
     await feed.aclose()
     assert resets == 1
     assert_frame_equal(book.frame(), live_book_at(batches, batches[-1].time))
+
+
+def test_minutes_without_events_write_no_checkpoint(tmp_path: Path) -> None:
+    """A closed market still sends (empty) batches: their minutes cost a segment header, not
+    a full state checkpoint each; seeks into them still give the last state."""
+    batches = minute_batches(2)
+    quiet = [EventBatch(time=T0 + timedelta(minutes=m)) for m in range(2, 6)]
+    rec = Recorder(
+        tmp_path, "SPX", make_chain(), "simulated", underlying_symbol=UNDERLYING, background=False
+    )
+    for b in [*batches, *quiet]:
+        rec.write(b)
+    rec.close()
+    assert len(list(tmp_path.rglob("events-*.parquet"))) == 6
+    assert len(list(tmp_path.rglob("state-*.parquet"))) == 2  # only the minutes with events
+    recording = open_recording(tmp_path, "SPX")
+    t = quiet[-1].time
+    assert_frame_equal(recording.book_at(t).frame(), live_book_at(batches, t))

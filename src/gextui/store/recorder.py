@@ -317,7 +317,9 @@ class Recorder:
         self.segments_written.append(target)
         with self._lock:
             self._events_flushed += events
-        if self.checkpoints and self._state is not None:
+        if self.checkpoints and self._state is not None and events > 0:
+            # a minute without events (a closed market) changes no state: no checkpoint (a
+            # seek folds from the one before, reading only empty segments)
             self._state = advance(self._state, frame)
             ck = part / (STATE_PREFIX + name[len(SEGMENT_PREFIX) :] + PARQUET_SUFFIX)
             ck_meta = {"segment": target.name, "last_batch": meta["last_batch"]}

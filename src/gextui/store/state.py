@@ -31,7 +31,7 @@ from typing import Final
 
 import polars as pl
 
-from gextui.core.chain import ROUTES, ChainBook, UnderlyingState
+from gextui.core.chain import ROUTES, VALUE_BOUNDS, ChainBook, UnderlyingState
 from gextui.core.events import KINDS, SCHEMAS, EventBatch
 from gextui.store.schema import (
     RECORD_SCHEMA,
@@ -75,6 +75,20 @@ class RecordedState:
         return (
             replace(self.underlying) if self.underlying else UnderlyingState(self.underlying_symbol)
         )
+
+
+def _sane_values() -> list[pl.Expr]:
+    """Each value column, null where the ChainBook would not apply it (NaN, infinite or out of
+    :data:`~gextui.core.chain.VALUE_BOUNDS`): the rebuilt state keeps exactly what the live
+    book kept, a rejected value never replaces a good one."""
+    out = []
+    for c in VALUE_COLUMNS:
+        lo, hi, lo_open, hi_open = VALUE_BOUNDS[c]
+        col = pl.col(c)
+        ok = (col > lo) if lo_open else (col >= lo)
+        ok = ok & ((col < hi) if hi_open else (col <= hi))
+        out.append(pl.when(ok).then(col).otherwise(None).alias(c))
+    return out
 
 
 def _good_expr() -> pl.Expr:
@@ -131,11 +145,14 @@ def advance(state: RecordedState, frame: pl.DataFrame) -> RecordedState:
     if not frame.height:
         return state
     und = state.underlying_symbol
-    events = frame.filter(pl.col("kind").is_in(list(KINDS)) & pl.col("symbol").is_not_null())
+    events = (
+        frame.filter(pl.col("kind").is_in(list(KINDS)) & pl.col("symbol").is_not_null())
+        .with_columns([pl.col(c).fill_nan(None) for c in VALUE_COLUMNS])
+        .with_columns(_sane_values())
+    )
     is_und = pl.col("symbol") == und
     options = (
         events.filter(~is_und)
-        .with_columns([pl.col(c).fill_nan(None) for c in VALUE_COLUMNS])
         .with_columns(_good_expr())
         .with_columns(
             pl.when(pl.col("_good")).then(pl.col("time")).alias("time"),
