@@ -138,3 +138,22 @@ def test_profile_and_history_have_no_background_stripes() -> None:
     styles = [s.style for s in text.spans if isinstance(s.style, Style)]
     assert styles and all(st.bgcolor is None for st in styles)
     assert any(st.color is not None for st in styles)  # the line keeps its colour
+
+
+async def test_a_selection_without_expirations_says_so() -> None:
+    from gextui.ui.widgets import StrikeChart
+
+    from .helpers import settle
+
+    app = make_app(FakeFeed())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)
+        app.expiry = "2026-01-06"  # a date with no options in the fake chain
+        for _ in range(300):
+            await pilot.pause(0.01)
+            shown = text_of(app.query_one(StrikeChart), 120)
+            if "matches no live expiration" in shown:
+                break
+        assert "expiry 2026-01-06 matches no live expiration" in shown
+        assert "Nearest: 2026-01-05" in shown or "Nearest: 2026-01-09" in shown
+        assert "waiting for data" not in shown

@@ -45,6 +45,7 @@ from gextui.core.expiry import (
     ny_date,
     parse_selection,
     select_expirations,
+    selection_note,
     step_selection,
 )
 from gextui.core.exposure import (
@@ -829,8 +830,15 @@ class GexApp(App[None]):
         chart.border_title = self._chart_title()
         prof.border_title = "GEX profile: net GEX vs spot · │ spot · │ flip"
         snap = self._snapshot
-        if snap is None or snap.ticker != self.ticker:
+        empty_note = None
+        if snap is not None and snap.ticker == self.ticker and not snap.expirations:
+            # e.g. 0DTE after 16:00, a date with no options: say so, not "waiting for data"
+            with contextlib.suppress(ExpirySelectionError):
+                empty_note = selection_note(snap.expiry, self._live_exps, snap.as_of)
+        if snap is None or snap.ticker != self.ticker or empty_note:
             msg = f"opening {self._pending}…" if self._pending else "waiting for data…"
+            if empty_note:
+                msg = empty_note.replace("; all figures are zero", "")
             if self._error:
                 msg = self._error
             if self._changed("chart-message", msg) or chart.painted:
