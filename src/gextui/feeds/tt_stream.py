@@ -209,6 +209,7 @@ class WatchedStreamer(DXLinkStreamer):
         self.dropped_events = 0
         self.slow_events = 0
         self.events = 0
+        self.decode_cpu = 0.0  # CPU seconds from a FEED_DATA frame's text to its batches
         self.subscribed = False  # everything wanted has been subscribed once
         self.last_subscribe: float | None = None  # when the last chunk was sent
         #: wanted symbols whose first event of a kind has not arrived on this connection:
@@ -269,8 +270,10 @@ class WatchedStreamer(DXLinkStreamer):
                 continue
             self.frames += 1
             self.last_frame = now = time.monotonic()
+            cpu = time.process_time()
             split = split_frame(text)
             if split is not None and self._feed_tokens(*split, now):
+                self.decode_cpu += time.process_time() - cpu
                 continue
             try:
                 message = json.loads(text, parse_constant=JsonConstant)
@@ -283,6 +286,7 @@ class WatchedStreamer(DXLinkStreamer):
             kind = message.get("type")
             if kind == "FEED_DATA":
                 self._feed_data(message, now)
+                self.decode_cpu += time.process_time() - cpu
             elif kind in ("SETUP", "KEEPALIVE", "FEED_CONFIG"):
                 pass
             elif kind == "AUTH_STATE":
