@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from dataclasses import dataclass
@@ -10,6 +11,8 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from gextui.core.chain import ChainBook, make_instruments
 from gextui.core.events import EventBatch
@@ -447,6 +450,109 @@ def test_zero_gamma_every_crossing_and_nearest_to_spot() -> None:
     assert low.zero_gamma is not None
     assert abs(low.zero_gamma - min(ref_low, key=lambda x: abs(x - 97.0))) < 0.05
     assert low.zero_gamma < 100.0
+
+
+# --------------------------------------------------------------------------- every crossing
+def brute_crossings(contracts: list[K], spot: float, as_of: datetime) -> tuple[list[float], float]:
+    """Sign changes of the float64 profile on a grid uniform in ln x whose step is 1/16 of
+    the narrowest σ√T (so every gamma peak is sampled 16 times per width), each bisected to
+    1e-7; zeros (terms underflowed) carry no sign. Returns (crossings, grid step in x at
+    1.2 S)."""
+    widths = [
+        c.iv * math.sqrt(c.t_years(as_of))
+        for c in contracts
+        if c.iv and c.oi and (settlement_time(c.root, c.exp) - as_of).total_seconds() > 0
+    ]
+    step = min(widths) / 16.0
+    n = int(math.log(1.5) / step) + 2
+    grid = np.exp(np.linspace(math.log(0.8 * spot), math.log(1.2 * spot), n))
+    vals = profile_ref(contracts, grid, as_of)
+    gross = profile_ref([dataclasses.replace(c, type="C") for c in contracts], grid, as_of)
+    signed = np.abs(vals) > 1e-12 * gross  # cancelling to rounding (or underflow): no sign
+    grid, vals = grid[signed], vals[signed]
+    out = []
+    for i in np.flatnonzero(vals[:-1] * vals[1:] < 0):
+        lo, hi, flo = float(grid[i]), float(grid[i + 1]), float(vals[i])
+        while hi - lo > 1e-7:
+            mid = 0.5 * (lo + hi)
+            fm = profile_ref(contracts, mid, as_of)
+            if fm * flo > 0:
+                lo, flo = mid, fm
+            else:
+                hi = mid
+        out.append(0.5 * (lo + hi))
+    return out, 1.2 * spot * step
+
+
+def contracts_st(expiries: tuple[date, ...], iv: tuple[float, float], oi: tuple[float, float]):  # type: ignore[no-untyped-def]
+    return st.builds(
+        K,
+        type=st.sampled_from(["C", "P"]),
+        strike=st.integers(160, 240).map(lambda k: k * 0.5),  # 80 … 120, every 0.5
+        gamma=st.just(0.01),
+        iv=st.floats(*iv),
+        oi=st.floats(*oi),
+        exp=st.sampled_from(expiries),
+    )
+
+
+# a smooth background (weeks to expiry, large OI) and short-dated spikes (0DTE, next day)
+background_st = contracts_st((E1, E2), (0.1, 0.6), (1_000.0, 50_000.0))
+spikes_st = contracts_st((TODAY, TODAY, date(2024, 1, 22)), (0.05, 0.3), (1.0, 300.0))
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    background=st.lists(background_st, min_size=1, max_size=4, unique_by=lambda c: c.symbol),
+    spikes=st.lists(spikes_st, min_size=1, max_size=10, unique_by=lambda c: c.symbol),
+    minutes=st.integers(0, 350),
+    spot=st.floats(95.0, 105.0),
+)
+def test_zero_gamma_finds_every_crossing_of_a_fine_scan(
+    background: list[K], spikes: list[K], minutes: int, spot: float
+) -> None:
+    """Random chains with 0DTE contracts (as of 10:00 … 15:50 New York, so σ√T down to
+    0.05 · √(1 h)): the reported crossings are those of a brute-force scan fine enough for
+    the narrowest gamma peak, each within 0.05 points."""
+    as_of = T0 + timedelta(minutes=minutes)
+    contracts = background + [c for c in spikes if c.symbol not in {b.symbol for b in background}]
+    snap = compute_exposure(build(contracts, spot=spot, as_of=as_of))
+    ref, _ = brute_crossings(contracts, spot, as_of)
+    got = list(snap.zero_gamma_crossings)
+    assert got == sorted(got)
+    assert len(got) == len(ref), (got, ref)
+    for g, r in zip(got, ref, strict=True):
+        assert abs(g - r) < 0.05, (got, ref)
+    if ref:
+        assert snap.zero_gamma is not None
+        assert abs(snap.zero_gamma - min(ref, key=lambda x: abs(x - spot))) < 0.05
+    else:
+        assert snap.zero_gamma is None
+
+
+def test_zero_gamma_narrow_0dte_pair_between_coarse_points() -> None:
+    """A 0DTE put (σ√T ≈ 0.0011, far narrower than the 0.5 % grid) dips a positive profile
+    below zero between two coarse grid points: both crossings are found, and the nearer one
+    to spot is the headline zero gamma."""
+    as_of = datetime(2024, 1, 19, 20, 0, tzinfo=UTC)  # 15:00 New York: 1 h to the close
+    chain = [
+        K("C", 100.0, gamma=0.01, iv=0.2, oi=1_000.0, exp=E2),
+        K("P", 101.3, gamma=0.01, iv=0.1, oi=40.0, exp=TODAY),
+    ]
+    ref, _ = brute_crossings(chain, 100.0, as_of)
+    assert len(ref) == 2 and 101.0 < ref[0] < ref[1] < 101.6
+    coarse = np.linspace(80.0, 120.0, 81)
+    assert not ((coarse > ref[0]) & (coarse < ref[1])).any()  # the pair hides in one step
+    snap = compute_exposure(build(chain, spot=100.0, as_of=as_of))
+    assert len(snap.zero_gamma_crossings) == 2
+    for g, r in zip(snap.zero_gamma_crossings, ref, strict=True):
+        assert abs(g - r) < 0.05
+    assert snap.zero_gamma == snap.zero_gamma_crossings[0]
+    # the profile frame holds the dip (its points are sorted, the coarse grid among them)
+    prof = snap.profile
+    assert prof["spot"].is_sorted()
+    assert prof["net_gex"].min() < 0  # type: ignore[operator]
+    assert set(coarse.round(9)) <= set(prof["spot"].round(9).to_list())
 
 
 def test_zero_gamma_none_when_all_calls() -> None:

@@ -16,7 +16,10 @@ Conventions (SqueezeMetrics 2017; Perfiliev 2022), m = shares per contract, S = 
   x ∈ [0.8 S, 1.2 S], Γ recomputed by Black–Scholes with each contract's IV. Every sign change
   is reported, refined to < 0.05 points; "the" zero gamma is the crossing nearest spot; none
   when the profile keeps one sign (the note says which). Contracts without IV or OI, or already
-  expired, are left out of the profile.
+  expired, are left out of the profile. The search is complete whatever the contracts' σ√T:
+  an 81-point grid (0.5 % of spot) resolves the wide terms, and every step where short-dated
+  terms (gamma peaks narrower than 4 steps) could move P across zero is halved until they
+  cannot or the step resolves them (:meth:`_Profile.scan`).
 * T in years = (settlement − as-of) / 365 days, expired (T ≤ 0) excluded, floored at one hour.
 * Call wall: strike with the largest call GEX; put wall: strike with the most negative put GEX,
   summed over the selected expirations and all roots. Max pain, for the nearest selected
@@ -51,7 +54,12 @@ ZERO_TOL: Final = 0.01  # refine crossings to 0.01 index points (< 0.05 required
 METRICS: Final[tuple[str, ...]] = ("gex", "dex", "vex", "cex")
 INV_SQRT_2PI: Final = 1.0 / math.sqrt(2.0 * math.pi)
 F32_DOUBT: Final = 1e-3
+NOISE: Final = 1e-12  # |P| below this fraction of Σ|terms| is rounding: no sign
 TAIL_D: Final = 9.0  # φ(9) ≈ 1.0e-18: terms beyond it are below double precision here
+# A grid whose step in ln x is at most RESOLVED · σ√T samples a contract's gamma term finely
+# enough (its Gaussian in ln x has width σ√T); narrower terms get the adaptive search.
+RESOLVED: Final = 0.25
+MAX_LEVELS: Final = 24  # bisections of one coarse step at most (2^-24 of 0.5 % of spot)
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,9 +348,8 @@ def compute_exposure(
             note = "no contract has gamma within ±20 % of spot"
         else:
             grid = np.linspace(PROFILE_LOW * s, PROFILE_HIGH * s, max(profile_points, 3))
-            values = prof.evaluate(grid)
-            profile = pl.DataFrame({"spot": grid, "net_gex": values})
-            crossings = tuple(_crossings(prof, grid, values))
+            xs, values, crossings = prof.scan(grid)
+            profile = pl.DataFrame({"spot": xs, "net_gex": values})
             if crossings:
                 zero_gamma = min(crossings, key=lambda x: abs(x - s))
             else:
@@ -458,7 +465,12 @@ def _max_pain(strike: Array, is_call: npt.NDArray[np.bool_], weight: Array) -> f
 
 class _Profile:
     """P(x) = x · Σ c_i exp(−½ ((ln x − a_i) b_i)²), the BS-gamma profile in closed form:
-    Γ_i(x) x² = e^(−qT) φ(d1) x / (σ√T), d1 = (ln x − ln K + (r − q + σ²/2)T) / (σ√T)."""
+    Γ_i(x) x² = e^(−qT) φ(d1) x / (σ√T), d1 = (ln x − ln K + (r − q + σ²/2)T) / (σ√T).
+
+    Each term g_i(x) = x exp(−½ ((ln x − a_i) b_i)²) is a bump of width σ√T = 1/b_i in ln x,
+    unimodal (log-concave in ln x) with its peak at ln x = a_i + 1/b_i², where it is
+    exp(a_i + 1/(2 b_i²)).
+    """
 
     def __init__(
         self, a: Array, vol_t: Array, t: Array, weight: Array, q: float, span: tuple[float, float]
@@ -482,12 +494,13 @@ class _Profile:
             self.c *= np.exp(-q * t)
         self.size = int(a.size)
 
-    def evaluate(self, xs: Array, chunk: int = 8) -> Array:
-        """P at every x of the coarse grid, in float32 (twice as fast; the grid only has to
-        find sign changes — brackets are re-checked and refined in float64 by :meth:`at`)."""
-        a32 = self.a.astype(np.float32)
-        b32 = self.b.astype(np.float32)
-        c32 = self.c.astype(np.float32)
+    @staticmethod
+    def _evaluate32(xs: Array, a: Array, b: Array, c: Array, chunk: int = 8) -> Array:
+        """Σ c g(x) at every x, in float32 (twice as fast; used for terms the grid resolves —
+        brackets are re-checked and refined in float64 by :meth:`at`)."""
+        a32 = a.astype(np.float32)
+        b32 = b.astype(np.float32)
+        c32 = c.astype(np.float32)
         lx = np.log(xs).astype(np.float32)
         out = np.empty(xs.size)
         buf = np.empty((chunk, a32.size), dtype=np.float32)
@@ -502,35 +515,153 @@ class _Profile:
             out[start : start + part.size] = d @ c32
         return out * xs
 
+    @staticmethod
+    def _terms(xs: Array, a: Array, b: Array) -> npt.NDArray[np.float32]:
+        """g_i(x) for every x (rows) and term (columns), float32."""
+        d = np.log(xs).astype(np.float32)[:, None] - a.astype(np.float32)[None, :]
+        d *= b.astype(np.float32)[None, :]
+        d *= d
+        d *= np.float32(-0.5)
+        np.exp(d, out=d)
+        d *= xs.astype(np.float32)[:, None]
+        return d
+
+    def evaluate(self, xs: Array) -> Array:
+        """P at every x (float32 sums)."""
+        return self._evaluate32(xs, self.a, self.b, self.c)
+
     def at(self, x: float) -> float:
+        """P(x) in float64; 0 when the sum is within rounding of cancelling out (|P| ≤
+        NOISE × Σ |c_i g_i(x)|): such a value has no sign."""
         d = (math.log(x) - self.a) * self.b
-        return float(x * (np.exp(-0.5 * d * d) @ self.c))
+        e = np.exp(-0.5 * d * d)
+        net = float(x * (e @ self.c))
+        if abs(net) <= NOISE * float(x * (e @ np.abs(self.c))):
+            return 0.0
+        return net
 
+    def scan(self, grid: Array) -> tuple[Array, Array, tuple[float, ...]]:
+        """(points, P at them, every sign change refined) on the uniform grid ``grid``.
 
-def _crossings(prof: _Profile, grid: Array, values: Array) -> list[float]:
-    """Every sign change of the profile on the grid, refined by the Illinois method."""
-    out: list[float] = []
-    # float32 sums carry a relative error of ~1e-7 × n per term; values farther from zero
-    # than F32_DOUBT × Σ|c| x need no float64 re-check of their sign
-    scale = float(np.abs(prof.c).sum() * grid[-1])
-    for i in range(grid.size - 1):
-        y0, y1 = values[i], values[i + 1]
-        if y0 == 0.0:
-            out.append(float(grid[i]))
-            continue
-        if y0 * y1 < 0:
-            lo, hi = float(grid[i]), float(grid[i + 1])
-            if min(abs(y0), abs(y1)) > F32_DOUBT * scale:
-                f_lo, f_hi = float(y0), float(y1)  # signs beyond float32 doubt
-            else:  # near zero: check the float32 bracket in float64
-                f_lo, f_hi = prof.at(lo), prof.at(hi)
-            if f_lo == 0.0:
-                out.append(lo)
-            elif f_lo * f_hi < 0:
-                out.append(_refine(prof, lo, hi, f_lo, f_hi))
-    if values.size and values[-1] == 0.0:
-        out.append(float(grid[-1]))
-    return out
+        The coarse grid resolves every term whose width σ√T is at least 1/RESOLVED of its
+        step in ln x. Narrower terms (short-dated contracts: 0DTE, a day or two) can hide a
+        dip between two grid points, so each step is checked: its narrow terms can move P
+        by at most V = Σ |c_i| (max g_i − min g_i) over the step (exact for unimodal g_i:
+        the peak when it lies inside, else the larger end). Where V reaches min(|P(lo)|,
+        |P(hi)|) the step is halved — the narrow terms evaluated exactly, the resolved ones
+        interpolated (cubic, from the coarse grid) — until every step either cannot hide a
+        sign change or resolves its terms too. Then every sign change between consecutive
+        points is refined (Illinois, float64) to < ZERO_TOL.
+        """
+        lx = np.log(grid)
+        step0 = float(np.max(np.diff(lx)))
+        narrow = self.b * step0 > RESOLVED
+        if not narrow.any():
+            values = self.evaluate(grid)
+            return grid, values, tuple(self._crossings(grid, values))
+        # one float32 pass over every term (narrow ones first), keeping the narrow block
+        order_t = np.concatenate((np.flatnonzero(narrow), np.flatnonzero(~narrow)))
+        nn = int(narrow.sum())
+        a32 = self.a[order_t].astype(np.float32)
+        b32 = self.b[order_t].astype(np.float32)
+        c32 = self.c[order_t].astype(np.float32)
+        lx32 = lx.astype(np.float32)
+        g = np.empty((grid.size, nn), dtype=np.float32)
+        pw = np.empty(grid.size)
+        chunk = 8
+        buf = np.empty((chunk, a32.size), dtype=np.float32)
+        for start in range(0, grid.size, chunk):
+            part = lx32[start : start + chunk]
+            d = buf[: part.size]
+            np.subtract(part[:, None], a32[None, :], out=d)
+            d *= b32
+            d *= d
+            d *= np.float32(-0.5)
+            np.exp(d, out=d)
+            pw[start : start + part.size] = d[:, nn:] @ c32[nn:]
+            g[start : start + part.size] = d[:, :nn]
+        pw *= grid
+        g *= grid[:, None].astype(np.float32)
+        an, bn = self.a[narrow], self.b[narrow]
+        cn32 = c32[:nn]
+        abs_c = np.abs(cn32)
+        x_peak = np.exp(an + 1.0 / (bn * bn))
+        g_peak = np.exp(an + 0.5 / (bn * bn))
+        values = pw + g @ cn32
+        x0, dx, m = float(grid[0]), float(grid[1] - grid[0]), grid.size
+
+        def wide_at(x: Array) -> Array:  # cubic Lagrange on the uniform coarse grid
+            pos = (x - x0) / dx
+            j = np.clip(np.floor(pos).astype(np.int64), 1, m - 3) if m >= 4 else None
+            if j is None:
+                return np.interp(x, grid, pw)
+            t = pos - j
+            y0, y1, y2, y3 = pw[j - 1], pw[j], pw[j + 1], pw[j + 2]
+            return (
+                -t * (t - 1) * (t - 2) / 6 * y0
+                + (t + 1) * (t - 1) * (t - 2) / 2 * y1
+                - (t + 1) * t * (t - 2) / 2 * y2
+                + (t + 1) * t * (t - 1) / 6 * y3
+            )
+
+        lo, hi = grid[:-1], grid[1:]
+        p_lo, p_hi = values[:-1], values[1:]
+        g_lo, g_hi = g[:-1], g[1:]
+        extra_x: list[Array] = [grid]
+        extra_v: list[Array] = [values]
+        for level in range(MAX_LEVELS + 1):
+            step = float(np.max(np.log(hi / lo)))
+            active = bn * step > RESOLVED  # terms this step does not resolve
+            weight = np.where(active, abs_c, np.float32(0.0))
+            var = np.abs(g_hi - g_lo) @ weight
+            # a peak inside a step: the range is from the peak, not the larger end
+            order = np.argsort(lo)
+            k = np.searchsorted(lo[order], x_peak, side="right") - 1
+            ok = active & (k >= 0)
+            idx = order[np.clip(k, 0, None)]
+            ok &= x_peak < hi[idx]
+            if ok.any():
+                ii, tt = idx[ok], np.flatnonzero(ok)
+                extra = abs_c[tt] * (g_peak[tt] - np.maximum(g_lo[ii, tt], g_hi[ii, tt]))
+                np.add.at(var, ii, extra)
+            split = var > np.minimum(np.abs(p_lo), np.abs(p_hi))
+            if level == MAX_LEVELS or not active.any():
+                split[:] = False
+            if not split.any():
+                break
+            lo, hi, p_lo, p_hi = lo[split], hi[split], p_lo[split], p_hi[split]
+            g_lo, g_hi = g_lo[split], g_hi[split]
+            mid = 0.5 * (lo + hi)
+            g_mid = self._terms(mid, an, bn)
+            p_mid = wide_at(mid) + g_mid @ cn32
+            extra_x.append(mid)
+            extra_v.append(p_mid)
+            lo, hi = np.concatenate((lo, mid)), np.concatenate((mid, hi))
+            p_lo, p_hi = np.concatenate((p_lo, p_mid)), np.concatenate((p_mid, p_hi))
+            g_lo, g_hi = np.vstack((g_lo, g_mid)), np.vstack((g_mid, g_hi))
+        xs = np.concatenate(extra_x)
+        vs = np.concatenate(extra_v)
+        order = np.argsort(xs)
+        xs, vs = xs[order], vs[order]
+        return xs, vs, tuple(self._crossings(xs, vs))
+
+    def _crossings(self, xs: Array, ys: Array) -> list[float]:
+        """Every sign change of P between consecutive points ``xs`` (sorted), refined by
+        Illinois. Values within float32 doubt of zero (F32_DOUBT × Σ|c| x; float32 sums carry
+        a relative error of ~1e-7 × n) are re-evaluated in float64; a value that cancels out
+        even then (terms underflowed, or rounding noise) has no sign and is skipped: a
+        crossing is a change of sign between values that have one."""
+        scale = float(np.abs(self.c).sum() * xs[-1]) if xs.size else 0.0
+        doubt = np.flatnonzero(np.abs(ys) <= F32_DOUBT * scale)
+        if doubt.size:
+            ys = ys.copy()
+            ys[doubt] = [self.at(float(xs[i])) for i in doubt]
+            signed = ys != 0.0
+            xs, ys = xs[signed], ys[signed]
+        return [
+            _refine(self, float(xs[i]), float(xs[i + 1]), float(ys[i]), float(ys[i + 1]))
+            for i in np.flatnonzero(ys[:-1] * ys[1:] < 0)
+        ]
 
 
 def _refine(prof: _Profile, s: float, t: float, fs: float, ft: float) -> float:
