@@ -454,3 +454,13 @@ def test_monitor_on_files_checks_them_first(
     assert "give tickers or --file, not both" in line
     line = one_line_error(*run(capsys, "--file", str(bad), "--source", "simulated"))
     assert "--source cannot be used with --file" in line
+
+
+def test_text_report_times_are_new_york(
+    capsys: pytest.CaptureFixture[str], spy_recording: Path
+) -> None:
+    code, out, _ = run(capsys, "snapshot", "--replay", str(spy_recording), "--at", "10:00:30")
+    assert code == 0
+    (line,) = [ln for ln in out.splitlines() if ln.startswith("as of")]
+    assert line.split(None, 2)[2].startswith("2026-11-24 10:00:3")
+    assert line.endswith("EST (New York)") and "+00:00" not in line

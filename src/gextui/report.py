@@ -163,8 +163,9 @@ def to_text(snap: ExposureSnapshot, *, top: int = TOP_STRIKES) -> str:
     lines: list[str] = []
     add = lines.append
     add(f"{snap.ticker} dealer gamma exposure  [source: {_source(snap.source)}]")
-    local = snap.as_of.astimezone(NEW_YORK).strftime("%Y-%m-%d %H:%M %Z")
-    add(f"as of        {snap.as_of.isoformat()} ({local} New York)")
+    # New York time, like every time gextui takes (--at, --start) and shows
+    local = snap.as_of.astimezone(NEW_YORK).strftime("%Y-%m-%d %H:%M:%S %Z")
+    add(f"as of        {local} (New York)")
     add(f"spot         {_px(spot)}")
     add(f"expiry       {snap.expiry}: {_dates(list(snap.expirations))}")
     add("")
