@@ -1,4 +1,4 @@
-"""Read a CBOE delayed-quotes option-chain CSV into a :class:`~gextui.core.chain.ChainBook`.
+"""Read a CBOE delayed-quotes option chain (CSV or JSON) into a ChainBook.
 
 The file is what cboe.com's delayed-quotes page exports ("Options Range: All, Expiration: All →
 Download CSV")::
@@ -13,9 +13,12 @@ What the parser copes with:
 
 * the header row is found by its first cell ``Expiration Date`` wherever it is; the two lines
   above it hold the index name and spot (``Last:``) and the quote time (``Date:``);
-* the date comes as ``January 7, 2024 at 10:52 AM EST``, ``February 5 2022, 8:09 PM EST`` or
-  ``June 11, 2022, 8:47 PM EDT`` (US Eastern; EST/EDT give the offset, otherwise the
-  America/New_York rules do);
+* the ``Date:`` is in the browser's locale (:mod:`gextui.feeds.cboe_dates`): ``January 7,
+  2024 at 10:52 AM EST``, en-GB ``9 June 2023, 1:40 PM EDT`` (unquoted, so the CSV comma
+  splits it: the date is the cell and the following cells up to the next ``Label:``), Spanish
+  ``12 de enero de 2026, 13:36 GMT-5``, other languages' month names, 24-hour clocks, ``GMT±N``;
+  a date without a zone is New York time. Banner numbers may carry locale separators
+  (``Volume: 21.801.210``);
 * the 22 columns repeat their names for the put half, so they are read by position;
 * one row is one (expiration, strike, root): SPX monthlies (AM-settled, root ``SPX``) and SPXW
   (PM-settled) share strikes; the roots come from the call/put OCC symbols;
@@ -30,17 +33,29 @@ Values: IV is a fraction; an IV of 0 (CBOE's "none") becomes missing, as does a 
 parts (header facts, instruments, batch) without building the book. :class:`CboeFileFeed` serves
 the file through the :class:`~gextui.feeds.base.Feed` protocol (one batch, then the stream ends).
 
-Everything that is not such a file raises :class:`CboeFileError` with a one-line message.
+The CBOE delayed-quotes **JSON** (``timestamp``, ``data.current_price``, ``data.options[]``
+with OCC ``option`` symbols) is read too; the content decides, not the file name (a file whose
+first character is ``{`` is JSON). Its ``timestamp`` has no zone and is read in New York time,
+like every other time in it (see :func:`_parse_json`).
+
+Refused, never used silently: a row with a negative or infinite open interest, gamma, IV or
+volume (the message names its line and every such line); a second banner or header below the
+first (two downloads concatenated: the message names the line).
+
+Everything that is not such a file raises :class:`CboeFileError` with a one-line message;
+one that is neither format says which formats are supported (:data:`SUPPORTED`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import csv
+import json
+import math
 import re
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Final
 
@@ -58,9 +73,11 @@ from gextui.feeds.base import (
     Source,
     UnknownTickerError,
 )
+from gextui.feeds.cboe_dates import parse_cboe_date
 
 __all__ = [
     "COLUMNS",
+    "SUPPORTED",
     "CboeFile",
     "CboeFileError",
     "CboeFileFeed",
@@ -120,39 +137,20 @@ _ROOT_TICKERS: Final[Mapping[str, str]] = {
     "VIXW": "VIX",
 }
 
-_LAST_RE: Final = re.compile(r"Last:\s*([-+]?(?:\d[\d,]*)?\.?\d+(?:[eE][-+]?\d+)?)")
-_CHANGE_RE: Final = re.compile(r"Change:\s*([-+]?(?:\d[\d,]*)?\.?\d+)")
-_BID_RE: Final = re.compile(r"\bBid:\s*([-+]?(?:\d[\d,]*)?\.?\d+)")
-_ASK_RE: Final = re.compile(r"\bAsk:\s*([-+]?(?:\d[\d,]*)?\.?\d+)")
-_DATE_RE: Final = re.compile(
-    r"""^(?P<month>[A-Za-z]{3,9})\.?\s+(?P<day>\d{1,2}),?\s+(?P<year>\d{4}),?
-        \s+(?:at\s+)?(?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2}))?
-        \s*(?P<ampm>[AaPp])\.?[Mm]\.?(?:\s+(?P<tz>[A-Za-z]{2,4}))?$""",
-    re.VERBOSE,
+#: What :func:`parse_cboe` reads (named in the error for anything else).
+SUPPORTED: Final = (
+    "supported: the CBOE delayed-quotes CSV download (a header row starting with"
+    ' \'Expiration Date\') and the CBOE delayed-quotes JSON ({"timestamp", "data":'
+    ' {"current_price", "options": [...]}})'
 )
-_MONTH_NAMES: Final[tuple[str, ...]] = (
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-)
-# full names and three-letter abbreviations (plus "sept")
-_MONTHS: Final[Mapping[str, int]] = (
-    {n: i + 1 for i, n in enumerate(_MONTH_NAMES)}
-    | {n[:3]: i + 1 for i, n in enumerate(_MONTH_NAMES)}
-    | {"sept": 9}
-)
-_EASTERN_OFFSETS: Final[Mapping[str, timedelta]] = {
-    "EST": timedelta(hours=-5),
-    "EDT": timedelta(hours=-4),
+# a cell like "Bid: 4645.23" (label, colon, value)
+_LABEL_CELL_RE: Final = re.compile(r"^(?P<label>[^\W\d_][^:]{0,20}):\s*(?P<value>.*)$")
+# checked values: a negative or infinite one is refused (with its line); NaN is "missing"
+_CHECKED: Final[Mapping[str, str]] = {
+    "open_interest": "open interest",
+    "gamma": "gamma",
+    "iv": "IV",
+    "day_volume": "volume",
 }
 
 
@@ -214,22 +212,35 @@ def read_cboe(path: str | Path) -> ChainBook:
 
 
 def parse_cboe(path: str | Path) -> CboeFile:
-    """Parse a CBOE delayed-quotes CSV into its parts (no ChainBook). Raises CboeFileError."""
+    """Parse a CBOE delayed-quotes download — the CSV or the JSON, told apart by content, not
+    by the file name — into its parts (no ChainBook). Raises CboeFileError."""
     p = Path(path)
     text = _read_text(p)
+    if text.lstrip()[:1] in ("{", "["):
+        return _parse_json(text, p)
+    m = _HEADER_RE.search(text)
+    if m is None:
+        raise _fail(
+            p,
+            f"no header row (a line starting with '{_HEADER_FIRST_CELL}'): not a CBOE option"
+            f" chain; {SUPPORTED}",
+        )
     lines_before, header_line, body, header_no = _split(text, p)
     index_line, date_line = lines_before
     index_name, spot, change = _parse_index_line(index_line, p)
+    as_of = _parse_date_line(date_line, p)
     date_cells = _csv_cells(date_line)
-    as_of = _parse_date_cell(date_cells[0] if date_cells else "", p)
-    und_bid = _number(_BID_RE, date_line)
-    und_ask = _number(_ASK_RE, date_line)
+    und_bid = _banner_number(date_cells, "Bid")
+    und_ask = _banner_number(date_cells, "Ask")
     _check_header(header_line, p)
     table = _read_table(body, p, first_line=header_no + 1)
     instruments, table = _instruments(table, p)
     roots = tuple(sorted(set(instruments["root"].to_list())))
     ticker = _ticker(roots, index_name, p)
-    batch = _batch(table, ticker, spot, change, und_bid, und_ask, as_of, p, index_name)
+    opts = _csv_options(table)
+    _check_values(opts, p, lambda line: f"line {line}")
+    prev_close = round(spot - change, 6) if change is not None else None
+    batch = _batch(opts, ticker, spot, prev_close, und_bid, und_ask, as_of, p, index_name)
     return CboeFile(
         path=p,
         index_name=index_name,
@@ -242,47 +253,6 @@ def parse_cboe(path: str | Path) -> CboeFile:
         instruments=instruments,
         batch=batch,
     )
-
-
-def parse_cboe_date(text: str) -> datetime:
-    """Parse the ``Date:`` cell of a CBOE CSV into an aware US-Eastern datetime.
-
-    Accepts ``January 7, 2024 at 10:52 AM EST``, ``February 5 2022, 8:09 PM EST``,
-    ``June 11, 2022, 8:47 PM EDT`` (with or without the leading ``Date:``; month names full or
-    abbreviated). ``EST`` / ``EDT`` fix the offset; ``ET`` or none use America/New_York.
-    Raises ValueError.
-
-    >>> parse_cboe_date("June 11, 2022, 8:47 PM EDT").isoformat()
-    '2022-06-11T20:47:00-04:00'
-    """
-    cell = text.strip().strip('"').strip()
-    if cell.lower().startswith("date:"):
-        cell = cell[5:].strip()
-    m = _DATE_RE.match(cell)
-    if m is None:
-        raise ValueError(f"unreadable date {cell!r}")
-    month = _MONTHS.get(m["month"].lower())
-    if month is None:
-        raise ValueError(f"unknown month in date {cell!r}")
-    hour = int(m["hour"])
-    if not 1 <= hour <= 12:
-        raise ValueError(f"bad hour in date {cell!r}")
-    hour = hour % 12 + (12 if m["ampm"].upper() == "P" else 0)
-    tz_name = (m["tz"] or "").upper()
-    if tz_name and tz_name not in ("EST", "EDT", "ET"):
-        raise ValueError(f"time zone {m['tz']!r} is not US Eastern in date {cell!r}")
-    try:
-        naive = datetime(
-            int(m["year"]), month, int(m["day"]), hour, int(m["minute"]), int(m["second"] or 0)
-        )
-    except ValueError as exc:
-        raise ValueError(f"impossible date {cell!r} ({exc})") from None
-    local = naive.replace(tzinfo=NEW_YORK)
-    stated = _EASTERN_OFFSETS.get(tz_name)
-    if stated is not None and local.utcoffset() != stated:
-        # the file says EST/EDT explicitly and the zone rules disagree: trust the file
-        local = naive.replace(tzinfo=timezone(stated, tz_name))
-    return local
 
 
 # ---------------------------------------------------------------------------- the feed
@@ -414,33 +384,72 @@ def _split(text: str, path: Path) -> tuple[tuple[str, str], str, str, int]:
 
 def _parse_index_line(line: str, path: Path) -> tuple[str, float, float | None]:
     cells = _csv_cells(line)
-    m = _LAST_RE.search(line)
-    if m is None:
+    last = next((c for c in cells if c.lower().startswith("last:")), None)
+    if last is None:
         shown = line.strip()[:60]
         raise _fail(path, f"no spot price ('Last: <number>') two lines above the header: {shown!r}")
-    spot = float(m.group(1).replace(",", ""))
-    if not spot > 0 or spot == float("inf"):
-        raise _fail(path, f"bad spot price 'Last: {m.group(1)}' (must be a positive number)")
-    name = cells[0] if cells and not cells[0].startswith("Last:") else ""
-    return name, spot, _number(_CHANGE_RE, line)
+    raw = last.split(":", 1)[1].strip()
+    spot = _locale_number(raw)
+    if spot is None:
+        raise _fail(path, f"no spot price ('Last: <number>') two lines above the header: {raw!r}")
+    if not spot > 0 or spot == math.inf:
+        raise _fail(path, f"bad spot price 'Last: {raw}' (must be a positive number)")
+    name = cells[0] if cells and not cells[0].lower().startswith("last:") else ""
+    return name, spot, _banner_number(cells, "Change")
 
 
-def _number(regex: re.Pattern[str], line: str) -> float | None:
-    m = regex.search(line)
-    if m is None:
+def _locale_number(text: str) -> float | None:
+    """A number of the banner in the browser's locale: ``4697.2402``, ``71,039,449`` (en),
+    ``21.801.210`` (es/de thousands), ``4.697,24`` / ``627,99`` (decimal comma). None if it
+    is not a number."""
+    t = re.sub(r"[\s\u00a0\u202f']", "", text).replace("\u2212", "-")
+    if not re.fullmatch(r"[-+]?(\d[\d.,]*)?\d(\.\d*)?([eE][-+]?\d+)?|[-+]?\.\d+", t):
         return None
+    dots, commas = t.count("."), t.count(",")
+    if dots > 1 and commas <= 1:  # 21.801.210 or 4.697.123,5
+        t = t.replace(".", "").replace(",", ".")
+    elif commas > 1 and dots <= 1:  # 71,039,449 or 1,234,567.5
+        t = t.replace(",", "")
+    elif dots and commas:  # 4,697.24 or 4.697,24: the later one is the decimal mark
+        t = (
+            t.replace(",", "")
+            if t.rfind(".") > t.rfind(",")
+            else t.replace(".", "").replace(",", ".")
+        )
+    elif commas:  # 1,234 (thousands) or 627,99 (decimal comma)
+        head, tail = t.split(",")
+        t = head + tail if len(tail) == 3 else f"{head}.{tail}"
     try:
-        return float(m.group(1).replace(",", ""))
+        return float(t)
     except ValueError:
         return None
 
 
-def _parse_date_cell(cell: str, path: Path) -> datetime:
-    if not cell.lower().startswith("date:"):
-        shown = cell[:60]
+def _banner_number(cells: Sequence[str], label: str) -> float | None:
+    """The number of the banner cell ``<label>: <number>``, or None."""
+    for cell in cells:
+        m = _LABEL_CELL_RE.match(cell)
+        if m is not None and m["label"].strip().lower() == label.lower():
+            return _locale_number(m["value"])
+    return None
+
+
+def _parse_date_line(line: str, path: Path) -> datetime:
+    """The ``Date:`` of the line above the header. en-GB downloads leave it unquoted
+    (``Date: 9 June 2023, 1:40 PM EDT,Bid: …``), so the CSV comma splits it: the date is the
+    first cell and every following cell up to the next ``Label:`` cell."""
+    cells = _csv_cells(line)
+    first = cells[0] if cells else ""
+    if not first.lower().startswith("date:"):
+        shown = first[:60]
         raise _fail(path, f"no 'Date:' cell on the line above the header (found {shown!r})")
+    parts = [first]
+    for cell in cells[1:]:
+        if _LABEL_CELL_RE.match(cell):
+            break
+        parts.append(cell)
     try:
-        return parse_cboe_date(cell)
+        return parse_cboe_date(", ".join(parts))
     except ValueError as exc:
         raise _fail(path, str(exc)) from None
 
@@ -466,6 +475,18 @@ def _read_table(body: str, path: Path, first_line: int) -> pl.DataFrame:
     frame = frame.filter(pl.col("text").str.strip_chars() != "")
     if frame.height == 0:
         raise _fail(path, "no option rows below the header row")
+    # a second download pasted below the first: its banner, Date: line or header row
+    again = frame.filter(
+        pl.col("text").str.contains(r"(?i)(^|,)\s*\"?(Last|Date):")
+        | pl.col("text").str.contains(r'^[ \t\ufeff]*"?Expiration Date"?[ \t]*(,|$)')
+    )
+    if again.height:
+        line, shown = again.row(0)
+        raise _fail(
+            path,
+            f"line {line}: a second CBOE download starts here ({shown.strip()[:50]!r}) — two"
+            " files concatenated? keep one download per file",
+        )
     ncols = pl.col("text").str.count_matches(",", literal=True) + 1
     bad = frame.filter(ncols != len(COLUMNS))
     if bad.height:
@@ -566,35 +587,73 @@ def _ticker(roots: Sequence[str], index_name: str, path: Path) -> str:
     raise _fail(path, f"cannot tell the underlying: roots {', '.join(roots)} ({index_name!r})")
 
 
+def _csv_options(table: pl.DataFrame) -> pl.DataFrame:
+    """One row per option (calls, then puts) of the CSV table, with its file ``line``."""
+
+    def side(prefix: str, symbol_col: str) -> pl.DataFrame:
+        return table.select(
+            "line",
+            pl.col(symbol_col).alias("symbol"),
+            pl.col(f"{prefix}_gamma").alias("gamma"),
+            pl.col(f"{prefix}_delta").alias("delta"),
+            pl.col(f"{prefix}_iv").alias("iv"),
+            pl.col(f"{prefix}_oi").alias("open_interest"),
+            pl.col(f"{prefix}_last").alias("last"),
+            pl.col(f"{prefix}_volume").alias("day_volume"),
+            pl.col(f"{prefix}_bid").alias("bid"),
+            pl.col(f"{prefix}_ask").alias("ask"),
+        )
+
+    return pl.concat([side("call", "call"), side("put", "put")], how="vertical")
+
+
+def _check_values(opts: pl.DataFrame, path: Path, where: Callable[[int], str]) -> None:
+    """Refuse the file when an option has a negative or infinite open interest, gamma, IV or
+    volume (or an infinite delta): one line naming the first such row and how many there are.
+    Such a value is a broken download or an edited file; using it (or quietly dropping the
+    row) would change the figures without a word."""
+    bad_any = pl.lit(False)
+    for col in _CHECKED:
+        bad_any = bad_any | (pl.col(col) < 0) | pl.col(col).is_infinite()
+    bad_any = bad_any | pl.col("delta").is_infinite()
+    bad = opts.filter(bad_any).sort("line")
+    if bad.height == 0:
+        return
+    row = bad.row(0, named=True)
+    col = next(
+        c for c in (*_CHECKED, "delta") if row[c] is not None and (row[c] < 0 or math.isinf(row[c]))
+    )
+    name = _CHECKED.get(col, "delta")
+    lines = sorted(set(bad["line"].to_list()))
+    listed = ", ".join(str(n) for n in lines[:5]) + (", …" if len(lines) > 5 else "")
+    raise _fail(
+        path,
+        f"{where(row['line'])}: {'infinite' if math.isinf(row[col]) else 'negative'} {name}"
+        f" ({row[col]}) for {row['symbol'].lstrip('.')}; {len(lines)} row"
+        f"{'s' if len(lines) > 1 else ''} with negative or infinite open interest, gamma, IV"
+        f" or volume ({'lines' if where(0).startswith('line') else 'options'} {listed}):"
+        " fix or remove them",
+    )
+
+
 def _batch(
-    table: pl.DataFrame,
+    opts: pl.DataFrame,
     ticker: str,
     spot: float,
-    change: float | None,
+    prev_close: float | None,
     und_bid: float | None,
     und_ask: float | None,
     as_of: datetime,
     path: Path,
     index_name: str,
 ) -> EventBatch:
-    """One columnar batch: greeks, summary, trades, quotes for both sides, plus the underlying."""
-
-    def side(prefix: str, symbol_col: str) -> pl.DataFrame:
-        return table.select(
-            pl.col(symbol_col).alias("symbol"),
-            pl.col(f"{prefix}_gamma").alias("gamma"),
-            pl.col(f"{prefix}_delta").alias("delta"),
-            # CBOE writes IV 0 when it has none (expired, no market)
-            pl.when(pl.col(f"{prefix}_iv") > 0).then(pl.col(f"{prefix}_iv")).alias("iv"),
-            pl.col(f"{prefix}_oi").alias("open_interest"),
-            # a last sale of 0 means no trade
-            pl.when(pl.col(f"{prefix}_last") > 0).then(pl.col(f"{prefix}_last")).alias("last"),
-            pl.col(f"{prefix}_volume").alias("day_volume"),
-            pl.col(f"{prefix}_bid").alias("bid"),
-            pl.col(f"{prefix}_ask").alias("ask"),
-        )
-
-    opts = pl.concat([side("call", "call"), side("put", "put")], how="vertical")
+    """One columnar batch: greeks, summary, trades, quotes for every option, plus the
+    underlying. CBOE writes IV 0 when it has none (expired, no market) and a last sale of 0
+    for no trade: both become missing."""
+    opts = opts.with_columns(
+        pl.when(pl.col("iv") > 0).then(pl.col("iv")).alias("iv"),
+        pl.when(pl.col("last") > 0).then(pl.col("last")).alias("last"),
+    )
     f64 = pl.Float64
     trades = opts.select("symbol", pl.col("last").alias("price"), "day_volume")
     trades = pl.concat(
@@ -607,16 +666,12 @@ def _batch(
         ]
     )
     summary = opts.select("symbol", "open_interest")
-    if change is not None:
+    if prev_close is not None and math.isfinite(prev_close) and prev_close > 0:
         summary = pl.concat(
             [
                 summary.with_columns(pl.lit(None, f64).alias("prev_close")),
                 pl.DataFrame(
-                    {
-                        "symbol": [ticker],
-                        "open_interest": [None],
-                        "prev_close": [round(spot - change, 6)],
-                    },
+                    {"symbol": [ticker], "open_interest": [None], "prev_close": [prev_close]},
                     schema={"symbol": pl.String, "open_interest": f64, "prev_close": f64},
                 ),
             ]
@@ -645,3 +700,128 @@ def _batch(
             "as_of_local": as_of.isoformat(),
         },
     )
+
+
+# ---------------------------------------------------------------------------- the JSON
+# CBOE delayed-quotes JSON field -> options-frame column
+_JSON_FIELDS: Final[Mapping[str, str]] = {
+    "gamma": "gamma",
+    "delta": "delta",
+    "iv": "iv",
+    "open_interest": "open_interest",
+    "last_trade_price": "last",
+    "volume": "day_volume",
+    "bid": "bid",
+    "ask": "ask",
+}
+
+
+def _parse_json(text: str, path: Path) -> CboeFile:
+    """The CBOE delayed-quotes JSON (``cdn.cboe.com/api/global/delayed_quotes/options/
+    _SPX.json``)::
+
+        {"timestamp": "2023-09-21 03:17:42", "symbol": "^RUT",
+         "data": {"current_price": 1806.1193, "prev_day_close": 1827.0, "bid": …, "ask": …,
+                  "options": [{"option": "RUT231020C01000000", "bid": …, "ask": …, "iv": …,
+                               "open_interest": …, "volume": …, "delta": …, "gamma": …,
+                               "last_trade_price": …, …}, …]}}
+
+    ``timestamp`` has no zone; it is read in America/New_York, the zone of every other time
+    in the file (the options' ``last_trade_time`` run from 09:30 to 16:15, the exchange's
+    hours in New York). The ``option`` symbols are OCC (root, YYMMDD, C/P, strike × 1000).
+    """
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _fail(
+            path, f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); {SUPPORTED}"
+        ) from None
+    data = obj.get("data") if isinstance(obj, dict) else None
+    options = data.get("options") if isinstance(data, dict) else None
+    if not isinstance(data, dict) or not isinstance(options, list):
+        raise _fail(path, f"JSON without data.options: not a CBOE delayed-quotes file; {SUPPORTED}")
+    if not options:
+        raise _fail(path, "no options in data.options")
+    stamp = obj.get("timestamp")
+    if not isinstance(stamp, str):
+        raise _fail(path, "no 'timestamp' (the quote time) in the JSON")
+    try:
+        naive = datetime.fromisoformat(stamp.strip())
+    except ValueError:
+        raise _fail(
+            path, f"unreadable timestamp {stamp!r} (expected 'YYYY-MM-DD HH:MM:SS')"
+        ) from None
+    as_of = naive if naive.tzinfo is not None else naive.replace(tzinfo=NEW_YORK)
+    spot = _json_number(data.get("current_price"))
+    if spot is None or not spot > 0 or math.isinf(spot):
+        raise _fail(path, f"bad or missing data.current_price {data.get('current_price')!r}")
+    index_name = str(data.get("symbol") or obj.get("symbol") or "")
+    for i, o in enumerate(options):
+        if not isinstance(o, dict) or not isinstance(o.get("option"), str):
+            raise _fail(path, f"options[{i}]: not an option object with an 'option' symbol")
+    columns: dict[str, list[float | None]] = {}
+    for field, col in _JSON_FIELDS.items():
+        values: list[float | None] = []
+        for i, o in enumerate(options):
+            raw = o.get(field)
+            v = _json_number(raw)
+            if v is None and raw is not None:
+                raise _fail(path, f"options[{i}]: {field} is not a number: {raw!r}")
+            values.append(v)
+        columns[col] = values
+    occ = pl.Series("option", [o["option"].replace(" ", "") for o in options], dtype=pl.String)
+    parsed = parse_symbols(occ)
+    bad = parsed["symbol"].is_null()
+    if bad.any():
+        i = int(bad.arg_max() or 0)
+        raise _fail(path, f"options[{i}]: bad option symbol {occ[i]!r}")
+    dup = parsed["symbol"].is_duplicated()
+    if dup.any():
+        raise _fail(path, f"option {occ.filter(dup)[0]} appears more than once")
+    try:
+        instruments = make_instruments(parsed)
+    except ChainError as exc:
+        raise _fail(path, f"cannot build the chain: {exc}") from None
+    opts = pl.DataFrame(
+        {"line": list(range(len(options))), "symbol": parsed["symbol"], **columns},
+        schema={"line": pl.Int64, "symbol": pl.String, **dict.fromkeys(columns, pl.Float64)},
+    )
+    _check_values(opts, path, lambda i: f"options[{i}]")
+    roots = tuple(sorted(set(instruments["root"].to_list())))
+    ticker = _ticker(roots, index_name.lstrip("^_$"), path)
+    batch = _batch(
+        opts,
+        ticker,
+        spot,
+        _json_number(data.get("prev_day_close")),
+        _json_number(data.get("bid")),
+        _json_number(data.get("ask")),
+        as_of,
+        path,
+        index_name,
+    )
+    return CboeFile(
+        path=path,
+        index_name=index_name,
+        ticker=ticker,
+        underlying_symbol=ticker,
+        spot=spot,
+        as_of=as_of,
+        rows=len(options),
+        roots=roots,
+        instruments=instruments,
+        batch=batch,
+    )
+
+
+def _json_number(value: object) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
