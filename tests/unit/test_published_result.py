@@ -3,24 +3,27 @@
 For ``spx_quotedata_2024-01-07.csv`` the source repository published, from this very file,
 "Total Gamma: $-11.00 Bn per 1% SPX Move" (spot 4,697) and "Gamma Flip: 4,734" (see
 ../shared/data/cboe/README.md). The other files are checked against the same figures computed
-here with plain polars / numpy, independently of :mod:`gextui.core.exposure`.
+here with plain polars / numpy, independently of :mod:`gextui.core.exposure` — and so is a
+synthetic chain written in CBOE format by the test itself (tests/cboe_synth.py), so a fresh clone
+without ../shared still runs the reader and the engine end to end (the real files are skipped
+there, with the reason, by tests/realdata.py).
 """
 
 from __future__ import annotations
 
 import math
 from datetime import UTC, date
-from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
+from cboe_synth import cboe_csv, synth_chain, write
+from realdata import cboe_file
 
 from gextui import exposure, read_cboe
 from gextui.core.chain import ChainBook
 from gextui.core.exposure import ExposureSnapshot, compute_exposure
 
-DATA = Path(__file__).parents[2].parent / "shared" / "data" / "cboe"
 FILES = (
     "spx_quotedata_2024-01-07.csv",
     "spx_quotedata_2022-02-05.csv",
@@ -28,6 +31,7 @@ FILES = (
     "spx_quotedata_2022-12-12.csv",
     "ndx_quotedata_2022-02-05.csv",
 )
+SYNTHETIC = "synthetic (tests/cboe_synth.py)"
 PUBLISHED_NET_GEX = -11.00e9
 PUBLISHED_FLIP = 4734.0
 SPOT_2024 = 4697.2402
@@ -36,12 +40,16 @@ _cache: dict[str, tuple[ChainBook, ExposureSnapshot]] = {}
 
 
 def load(name: str) -> tuple[ChainBook, ExposureSnapshot]:
-    if not DATA.is_dir():
-        pytest.fail(f"CBOE test data directory missing: {DATA} (expected ../shared/data/cboe)")
-    path = DATA / name
-    if not path.is_file():
-        pytest.fail(f"CBOE test data file missing: {path}")
+    """A real file (skipped when ../shared is absent) or the synthetic chain."""
     if name not in _cache:
+        if name == SYNTHETIC:
+            import tempfile
+            from pathlib import Path
+
+            folder = Path(tempfile.mkdtemp(prefix="gextui-synth-"))
+            path = write(folder, cboe_csv(synth_chain(seed=3)))
+        else:
+            path = cboe_file(name)
         book = read_cboe(path)
         _cache[name] = (book, exposure(book, "all"))
     return _cache[name]
@@ -69,6 +77,7 @@ def test_published_total_gamma() -> None:
     assert snap.net_gex == pytest.approx(PUBLISHED_NET_GEX, rel=0.005), (
         f"net GEX {snap.net_gex / 1e9:.4f} bn vs published -11.00 bn"
     )
+    assert round(snap.net_gex / 1e9, 4) == -10.9987  # ours, to the digit
 
 
 def test_published_gamma_flip() -> None:
@@ -79,6 +88,7 @@ def test_published_gamma_flip() -> None:
         f"zero gamma {snap.zero_gamma:.2f} vs published 4,734"
     )
     assert snap.zero_gamma in snap.zero_gamma_crossings
+    assert snap.zero_gamma == pytest.approx(4734.44, abs=0.01)  # ours, to the cent
 
 
 def test_flip_is_a_sign_change_of_an_independent_profile() -> None:
@@ -105,7 +115,7 @@ def test_flip_is_a_sign_change_of_an_independent_profile() -> None:
 
 
 # ---------------------------------------------------------------------------- every file
-@pytest.mark.parametrize("name", FILES)
+@pytest.mark.parametrize("name", [*FILES, SYNTHETIC])
 def test_totals_match_independent_sums(name: str) -> None:
     book, snap = load(name)
     f = live_frame(book)
@@ -124,7 +134,7 @@ def test_totals_match_independent_sums(name: str) -> None:
     )
 
 
-@pytest.mark.parametrize("name", FILES)
+@pytest.mark.parametrize("name", [*FILES, SYNTHETIC])
 def test_walls_match_independent_groupby(name: str) -> None:
     book, snap = load(name)
     f = live_frame(book)
@@ -152,7 +162,7 @@ def test_walls_match_independent_groupby(name: str) -> None:
     )
 
 
-@pytest.mark.parametrize("name", FILES)
+@pytest.mark.parametrize("name", [*FILES, SYNTHETIC])
 def test_max_pain_and_expirations(name: str) -> None:
     book, snap = load(name)
     assert book.as_of is not None
@@ -179,7 +189,7 @@ def test_max_pain_and_expirations(name: str) -> None:
     assert snap.max_pain == pain["settle"][0]
 
 
-@pytest.mark.parametrize("name", FILES)
+@pytest.mark.parametrize("name", [*FILES, SYNTHETIC])
 def test_zero_gamma_sane(name: str) -> None:
     book, snap = load(name)
     s = book.spot

@@ -1,4 +1,8 @@
-"""Rendering of an ExposureSnapshot: JSON object, per-strike CSV, plain-text summary."""
+"""Rendering of an ExposureSnapshot: JSON object, per-strike CSV, plain-text summary.
+
+The snapshot comes from a synthetic CBOE file the tests write (tests/cboe_synth.py), so a fresh
+clone tests the whole path; the real 2024-01-07 chain (../shared, skipped when absent) checks
+the text report's figures against the published result."""
 
 from __future__ import annotations
 
@@ -7,18 +11,19 @@ import dataclasses
 import io
 import json
 import math
-from datetime import UTC, date, datetime
-from pathlib import Path
+from datetime import date, datetime
 from typing import Any
 
 import polars as pl
 import pytest
+from cboe_synth import MONDAY_10AM, expected_gex, synth_chain, write
+from cboe_synth import cboe_csv as synth_csv
+from realdata import cboe_file
 
 import gextui
 from gextui.core.exposure import ExposureSnapshot
-from gextui.report import CSV_COLUMNS, JSON_KEYS, to_csv, to_json, to_text
+from gextui.report import CSV_COLUMNS, to_csv, to_json, to_text
 
-DATA = Path(__file__).parents[2].parent / "shared" / "data" / "cboe"
 REQUIRED_KEYS = [
     "ticker",
     "source",
@@ -48,12 +53,19 @@ NUMBER_KEYS = [k for k in REQUIRED_KEYS if k not in {"ticker", "source", "as_of"
 STRIKE_KEYS = ["strike", "call_gex", "put_gex", "net_gex", "call_oi", "put_oi"]
 
 
+SYNTH = synth_chain()
+
+
 @pytest.fixture(scope="module")
-def snap() -> ExposureSnapshot:
-    path = DATA / "spx_quotedata_2024-01-07.csv"
-    if not path.is_file():
-        pytest.fail(f"CBOE test data file missing: {path} (expected ../shared/data/cboe)")
+def snap(tmp_path_factory: pytest.TempPathFactory) -> ExposureSnapshot:
+    """A synthetic SPX chain (expired Friday, 0DTE, AM monthly) read from its CBOE CSV."""
+    path = write(tmp_path_factory.mktemp("cboe"), synth_csv(SYNTH))
     return gextui.exposure(gextui.read_cboe(path))
+
+
+@pytest.fixture(scope="module")
+def real_snap() -> ExposureSnapshot:
+    return gextui.exposure(gextui.read_cboe(cboe_file("spx_quotedata_2024-01-07.csv")))
 
 
 def is_number_or_null(value: Any) -> bool:
@@ -65,7 +77,6 @@ def is_number_or_null(value: Any) -> bool:
 # ---------------------------------------------------------------------------- JSON
 def test_json_keys(snap: ExposureSnapshot) -> None:
     obj = json.loads(to_json(snap))
-    assert list(JSON_KEYS) == REQUIRED_KEYS
     assert set(REQUIRED_KEYS) <= set(obj)
     assert set(obj) - set(REQUIRED_KEYS) == EXTRA_KEYS
     assert [k for k in obj if k in REQUIRED_KEYS] == REQUIRED_KEYS  # in the issue's order
@@ -78,19 +89,21 @@ def test_json_values(snap: ExposureSnapshot) -> None:
     assert obj["expiry"] == "all"
     as_of = datetime.fromisoformat(obj["as_of"])
     assert as_of.utcoffset() is not None
-    assert as_of == datetime(2024, 1, 7, 15, 52, tzinfo=UTC)
-    assert obj["spot"] == 4697.2402
+    assert as_of == MONDAY_10AM
+    assert obj["spot"] == SYNTH.spot
     for key in ("expirations", "zero_gamma_crossings", "strikes"):
         assert isinstance(obj[key], list)
     for d in obj["expirations"]:
         date.fromisoformat(d)
-    assert obj["expirations"][0] == "2024-01-08"  # the expired Friday is not listed
+    assert obj["expirations"] == ["2024-01-08", "2024-01-10", "2024-01-19"]  # not the expired
     for key in NUMBER_KEYS:
         if key in ("expirations", "zero_gamma_crossings", "strikes"):
             continue
         assert is_number_or_null(obj[key]), key
     assert all(is_number_or_null(x) for x in obj["zero_gamma_crossings"])
-    assert obj["net_gex"] == pytest.approx(-11.0e9, rel=0.005)  # dollars, not billions
+    call_gex, put_gex = expected_gex(SYNTH)
+    assert obj["net_gex"] == pytest.approx(call_gex + put_gex, rel=1e-12)  # dollars
+    assert obj["call_gex"] == pytest.approx(call_gex, rel=1e-12)
     assert obj["zero_gamma"] == snap.zero_gamma
     assert obj["call_wall"] == snap.call_wall and obj["put_wall"] == snap.put_wall
     assert len(obj["strikes"]) == snap.strikes.height
@@ -152,12 +165,14 @@ def test_csv_nan_is_empty(snap: ExposureSnapshot) -> None:
 
 
 # ---------------------------------------------------------------------------- text
-def test_text_contains_the_figures(snap: ExposureSnapshot) -> None:
+def test_text_contains_the_figures(real_snap: ExposureSnapshot) -> None:
+    """The real 2024-01-07 chain: the published −11.00 bn and the levels, as text."""
+    snap = real_snap
     text = to_text(snap)
     assert "\x1b" not in text  # no colour codes
     assert "SPX" in text
     assert "source: file" in text
-    assert "2024-01-07" in text and "10:52 EST" in text
+    assert "2024-01-07 10:52" in text and "EST" in text
     assert "4,697.24" in text  # spot
     assert "all: 54 (2024-01-08 … 2029-12-21)" in text
     assert "-11.00 bn" in text  # net GEX, $bn per 1 % move
@@ -170,6 +185,7 @@ def test_text_contains_the_figures(snap: ExposureSnapshot) -> None:
     assert f"{snap.net_cex / 1e9:+,.2f} bn" in text
     assert snap.zero_gamma is not None
     assert f"zero gamma   {snap.zero_gamma:,.2f} (+0.79 % from spot)" in text
+    assert "zero gamma   4,734.44" in text
     assert "call wall    4,800" in text
     assert "put wall     4,600" in text
     assert "max pain     4,725 (expiration 2024-01-08)" in text
@@ -193,6 +209,21 @@ def test_text_simulated_and_no_flip(snap: ExposureSnapshot) -> None:
     assert "SIMULATED" in text
     assert "zero gamma   none (profile stays negative from 3,758 to 5,637" in text
     assert "P/C OI ratio n/a" in text
+
+
+def test_text_of_a_synthetic_file(snap: ExposureSnapshot) -> None:
+    """The same report on the synthetic file: its own numbers, computed from the chain."""
+    text = to_text(snap)
+    call_gex, put_gex = expected_gex(SYNTH)
+    assert "SPX dealer gamma exposure  [source: file]" in text
+    assert "2024-01-08 10:00" in text and "EST" in text
+    assert f"  net        {(call_gex + put_gex) / 1e9:+,.2f} bn" in text
+    assert f"  calls      {call_gex / 1e9:+,.2f} bn" in text
+    assert "all: 2024-01-08, 2024-01-10, 2024-01-19" in text
+    n = SYNTH.live().height
+    assert f"{n:,} of {n:,} live contracts" in text and f"{SYNTH.options.height:,} in chain" in text
+    assert snap.zero_gamma is not None
+    assert f"zero gamma   {snap.zero_gamma:,.2f}" in text
 
 
 def test_text_lists_every_crossing(snap: ExposureSnapshot) -> None:
