@@ -471,12 +471,13 @@ def brute_crossings(contracts: list[K], spot: float, as_of: datetime) -> tuple[l
     signed = np.abs(vals) > 1e-12 * gross  # cancelling to rounding (or underflow): no sign
     grid, vals = grid[signed], vals[signed]
     out = []
-    for i in np.flatnonzero(vals[:-1] * vals[1:] < 0):
+    # signs, not products: two far-tail values (1e-164 · 1e-152) multiply to 0
+    for i in np.flatnonzero(np.signbit(vals[:-1]) != np.signbit(vals[1:])):
         lo, hi, flo = float(grid[i]), float(grid[i + 1]), float(vals[i])
         while hi - lo > 1e-7:
             mid = 0.5 * (lo + hi)
             fm = profile_ref(contracts, mid, as_of)
-            if fm * flo > 0:
+            if (fm > 0) == (flo > 0):
                 lo, flo = mid, fm
             else:
                 hi = mid

@@ -59,7 +59,8 @@ TAIL_D: Final = 9.0  # φ(9) ≈ 1.0e-18: terms beyond it are below double preci
 # A grid whose step in ln x is at most RESOLVED · σ√T samples a contract's gamma term finely
 # enough (its Gaussian in ln x has width σ√T); narrower terms get the adaptive search.
 RESOLVED: Final = 0.25
-MAX_LEVELS: Final = 24  # bisections of one coarse step at most (2^-24 of 0.5 % of spot)
+MAX_LEVELS: Final = 12  # rounds of cutting a step (each into ≤ MAX_SPLIT) at most
+MAX_SPLIT: Final = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -631,14 +632,24 @@ class _Profile:
                 break
             lo, hi, p_lo, p_hi = lo[split], hi[split], p_lo[split], p_hi[split]
             g_lo, g_hi = g_lo[split], g_hi[split]
-            mid = 0.5 * (lo + hi)
-            g_mid = self._terms(mid, an, bn)
-            p_mid = wide_at(mid) + g_mid @ cn32
-            extra_x.append(mid)
+            # cut each such step into n at once, n enough to resolve the narrowest active
+            # term (at most MAX_SPLIT: the next round goes on if that was not enough)
+            n = int(min(MAX_SPLIT, max(2, math.ceil(step * float(bn[active].max()) / RESOLVED))))
+            frac = np.arange(1, n) / n
+            mids = (lo[:, None] + (hi - lo)[:, None] * frac[None, :]).ravel()
+            g_mid = self._terms(mids, an, bn)
+            p_mid = wide_at(mids) + g_mid @ cn32
+            extra_x.append(mids)
             extra_v.append(p_mid)
-            lo, hi = np.concatenate((lo, mid)), np.concatenate((mid, hi))
-            p_lo, p_hi = np.concatenate((p_lo, p_mid)), np.concatenate((p_mid, p_hi))
-            g_lo, g_hi = np.vstack((g_lo, g_mid)), np.vstack((g_mid, g_hi))
+            k = lo.size
+            pm = p_mid.reshape(k, n - 1)
+            gm = g_mid.reshape(k, n - 1, -1)
+            lo = np.concatenate((lo[:, None], mids.reshape(k, n - 1)), axis=1).ravel()
+            hi = np.concatenate((mids.reshape(k, n - 1), hi[:, None]), axis=1).ravel()
+            p_lo = np.concatenate((p_lo[:, None], pm), axis=1).ravel()
+            p_hi = np.concatenate((pm, p_hi[:, None]), axis=1).ravel()
+            g_lo = np.concatenate((g_lo[:, None, :], gm), axis=1).reshape(k * n, -1)
+            g_hi = np.concatenate((gm, g_hi[:, None, :]), axis=1).reshape(k * n, -1)
         xs = np.concatenate(extra_x)
         vs = np.concatenate(extra_v)
         order = np.argsort(xs)
@@ -647,20 +658,31 @@ class _Profile:
 
     def _crossings(self, xs: Array, ys: Array) -> list[float]:
         """Every sign change of P between consecutive points ``xs`` (sorted), refined by
-        Illinois. Values within float32 doubt of zero (F32_DOUBT × Σ|c| x; float32 sums carry
-        a relative error of ~1e-7 × n) are re-evaluated in float64; a value that cancels out
-        even then (terms underflowed, or rounding noise) has no sign and is skipped: a
-        crossing is a change of sign between values that have one."""
-        scale = float(np.abs(self.c).sum() * xs[-1]) if xs.size else 0.0
-        doubt = np.flatnonzero(np.abs(ys) <= F32_DOUBT * scale)
-        if doubt.size:
-            ys = ys.copy()
-            ys[doubt] = [self.at(float(xs[i])) for i in doubt]
-            signed = ys != 0.0
-            xs, ys = xs[signed], ys[signed]
+        Illinois. A value that is exactly 0 in float32 (its terms underflowed) is re-evaluated
+        in float64; one that is 0 even then (no term reaches it, or the terms cancel to
+        rounding) has no sign and is skipped: a crossing is a change of sign between values
+        that have one. A bracket whose ends are within float32 doubt of zero (F32_DOUBT ×
+        Σ|c| x; float32 sums carry a relative error of ~1e-7 × n) is re-checked in float64."""
+        ys = ys.copy()
+        exact = np.zeros(ys.size, dtype=bool)
+        doubt = F32_DOUBT * float(np.abs(self.c).sum() * xs[-1]) if xs.size else 0.0
+        fix = np.flatnonzero(ys == 0.0)
+        for _ in range(ys.size + 1):
+            if fix.size:
+                ys[fix] = [self.at(float(xs[i])) for i in fix]
+                exact[fix] = True
+                signed = ys != 0.0
+                xs, ys, exact = xs[signed], ys[signed], exact[signed]
+            # the ends of every sign change that float32 alone cannot vouch for, until the
+            # signs around each change are float64's
+            flips = np.flatnonzero(np.signbit(ys[:-1]) != np.signbit(ys[1:]))
+            ends = np.union1d(flips, flips + 1)
+            fix = ends[~exact[ends] & (np.abs(ys[ends]) <= doubt)]
+            if not fix.size:
+                break
         return [
             _refine(self, float(xs[i]), float(xs[i + 1]), float(ys[i]), float(ys[i + 1]))
-            for i in np.flatnonzero(ys[:-1] * ys[1:] < 0)
+            for i in np.flatnonzero(np.signbit(ys[:-1]) != np.signbit(ys[1:]))
         ]
 
 
@@ -675,7 +697,7 @@ def _refine(prof: _Profile, s: float, t: float, fs: float, ft: float) -> float:
         fr = prof.at(r)
         if fr == 0.0:
             return r
-        if fr * ft > 0:
+        if (fr > 0) == (ft > 0):  # signs, not the product (it underflows in far tails)
             t, ft = r, fr
             if side == -1:
                 fs *= 0.5
