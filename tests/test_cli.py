@@ -464,3 +464,15 @@ def test_text_report_times_are_new_york(
     (line,) = [ln for ln in out.splitlines() if ln.startswith("as of")]
     assert line.split(None, 2)[2].startswith("2026-11-24 10:00:3")
     assert line.endswith("EST (New York)") and "+00:00" not in line
+
+
+def test_only_tt_secret_names_tt_refresh(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TT_SECRET", "only-the-s3cret")
+    line = one_line_error(*run(capsys, "snapshot", "SPX", "--source", "tastytrade"))
+    assert "TT_REFRESH is missing: TT_SECRET is set" in line
+    assert "only-the-s3cret" not in line
+    code, out, err = run(capsys, "snapshot", "SPY", "--json", "--start", START)  # auto
+    assert code == 0 and json.loads(out)["source"] == "simulated"
+    assert "TT_REFRESH is missing" in err and "SIMULATED" in err

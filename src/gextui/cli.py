@@ -332,14 +332,12 @@ def make_feed(
         else:
             source = "simulated"
             notice = (
-                "no tastytrade credentials (TT_SECRET, TT_REFRESH): showing the SIMULATED "
-                "market — see SAMPLE.env to connect a real account"
+                f"{creds.describe_missing()}: showing the SIMULATED market — see SAMPLE.env "
+                "to connect a real account"
             )
     if source == "tastytrade":
         if not creds.present:
-            raise FeedError(
-                "--source tastytrade needs credentials; missing: " + ", ".join(creds.missing())
-            )
+            raise FeedError(f"--source tastytrade needs credentials; {creds.describe_missing()}")
         if start is not None or speed != 1.0:
             raise FeedError(
                 "--start and --speed drive the simulated market; live tastytrade data runs "
@@ -443,13 +441,9 @@ def _collect_from_feed(args: argparse.Namespace) -> tuple[ChainBook, list[str]]:
             await feed.aclose()
         if show:
             print("", file=sys.stderr)
-        warns: list[str] = []
-        if result.timed_out:
-            warns.append(
-                f"timed out after {wait:g} s with {result.coverage:.1%} of the selected "
-                "contracts covered by greeks and open interest (wanted 95 %)"
-            )
-            _warn(warns[-1])
+        warns = list(result.warnings)  # e.g. timed out, naming the contracts still missing
+        for w in warns:
+            _warn(f"warning: {w}")
         return result.book, warns
 
     return asyncio.run(go())

@@ -373,3 +373,14 @@ async def test_live_only_when_the_whole_wanted_set_streams(
     served_equal(fake_tt, pump)
     assert_no_secret(fake_tt, outputs(pump, logs))
     await pump.stop()
+
+
+def test_failure_kind_ignores_details() -> None:
+    from gextui.feeds.tt_stream import failure_kind
+
+    assert failure_kind("connection lost (while sending)") == failure_kind("connection lost")
+    assert failure_kind("HTTP 503 from /api-quote-tokens") == failure_kind(
+        "HTTP 502 from /api-quote-tokens"
+    )
+    assert failure_kind("connection lost") != failure_kind("silent server for 5 s")
+    assert failure_kind(None) == "" == failure_kind("")

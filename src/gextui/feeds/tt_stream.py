@@ -59,6 +59,7 @@ import contextlib
 import json
 import logging
 import random
+import re
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -169,6 +170,17 @@ class StreamConfig:
 MAX_MESSAGE_BYTES: Final = 16 * 1024 * 1024
 #: the SDK version whose private connect / reader this module replaces (a test pins it)
 SDK_VERSION: Final = "13.2.3"
+
+
+def failure_kind(reason: str | None) -> str:
+    """What a failure is, without its details: ``connection lost (while sending)`` and
+    ``connection lost`` are the same failure (which side noticed first is timing), so are
+    two HTTP errors that differ only in a number."""
+    if not reason:
+        return ""
+    text = re.sub(r"\s*\([^)]*\)", "", reason)
+    return re.sub(r"\d+(\.\d+)?", "#", text).strip().lower()
+
 
 #: frames with fewer events go through ``json.loads`` (the text path's column set-up costs
 #: ≈ 0.5 ms a frame, more than json for a small frame)
@@ -721,7 +733,8 @@ class LiveStream:
                 self._set_status(FeedState.CLOSED, str(self.fatal))
                 return
             lived = time.monotonic() - streamer.created
-            if streamer.data_frames and (reason != previous or lived >= cfg.backoff_reset_after):
+            same = failure_kind(reason) == failure_kind(previous)
+            if streamer.data_frames and (not same or lived >= cfg.backoff_reset_after):
                 failures = 0  # a working connection that failed a new way: start over
             delay = cfg.backoff(failures, self._rng)
             if retry_after is not None:
