@@ -13,10 +13,18 @@ BOUND = re.compile(r"^\s*([A-Za-z0-9_.\-\[\]]+)\s*>=\s*([0-9][^,;\s]*)")
 
 
 def main() -> int:
-    project = tomllib.loads(
-        Path(sys.argv[1] if len(sys.argv) > 1 else "pyproject.toml").read_text()
-    )
-    for dep in project["project"]["dependencies"]:
+    """``min_versions.py [EXTRA_PACKAGE ...]``: the runtime dependencies' lower bounds, plus
+    those of the named packages from the optional extras (e.g. pyarrow, which the recorder
+    uses when it is installed)."""
+    project = tomllib.loads(Path("pyproject.toml").read_text())
+    wanted = {name.lower() for name in sys.argv[1:]}
+    extras = [
+        dep
+        for deps in project["project"].get("optional-dependencies", {}).values()
+        for dep in deps
+        if (m := BOUND.match(dep)) and m.group(1).split("[")[0].lower() in wanted
+    ]
+    for dep in [*project["project"]["dependencies"], *extras]:
         m = BOUND.match(dep)
         if not m:
             print(f"no lower bound in {dep!r}", file=sys.stderr)
