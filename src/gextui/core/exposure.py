@@ -283,24 +283,28 @@ def compute_exposure(
     )
     strikes_u = a.strikes[inv[starts]] if idx.size else np.empty(0)
 
-    def runs(values: Array) -> Array:
-        return np.add.reduceat(values, starts) if idx.size else np.empty(0)
-
+    # every weighted column in one (columns × contracts) array, summed per strike run in two
+    # 2-D reduceat calls (all, calls only): the same sums, in the same order, as one
+    # reduceat per column
+    names_w = [f"{metric}{suffix}" for metric in METRICS for suffix in ("", "_vol")]
+    names_w += ["oi", "volume"]
+    weighted = np.empty((len(names_w), idx.size))
+    for r, (metric, weight) in enumerate((m, w) for m in METRICS for w in (oi, vol)):
+        np.multiply(unit[metric], weight, out=weighted[r])
+    weighted[-2] = oi
+    weighted[-1] = vol
+    if idx.size:
+        totals = np.add.reduceat(weighted, starts, axis=1)
+        weighted *= call_w
+        call_sums = np.add.reduceat(weighted, starts, axis=1)
+    else:
+        totals = call_sums = np.empty((len(names_w), 0))
     cols: dict[str, Array] = {}
-    columns = [
-        (f"{metric}{suffix}", unit[metric] * weight)
-        for metric in METRICS
-        for weight, suffix in ((oi, ""), (vol, "_vol"))
-    ]
-    for name, per in columns:
-        total, calls = runs(per), runs(per * call_w)
-        cols[f"call_{name}"] = calls
-        cols[f"put_{name}"] = total - calls
-        cols[f"net_{name}"] = total
-    for name, per in (("oi", oi), ("volume", vol)):
-        total, calls = runs(per), runs(per * call_w)
-        cols[f"call_{name}"] = calls
-        cols[f"put_{name}"] = total - calls
+    for r, name in enumerate(names_w):
+        cols[f"call_{name}"] = call_sums[r]
+        cols[f"put_{name}"] = totals[r] - call_sums[r]
+        if name not in ("oi", "volume"):
+            cols[f"net_{name}"] = totals[r]
     names = ["strike", *cols]
     table = np.empty((len(names), strikes_u.size))
     table[0] = strikes_u
