@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import math
 import os
 import sys
@@ -37,6 +38,8 @@ subcommands:
                         see `gextui snapshot --help`
   gextui replay PATH    play a recording (made with --record) through the monitor;
                         see `gextui replay --help`
+  gextui record T ...   record tickers headless (cron, systemd) until a time, a duration
+                        or SIGTERM; see `gextui record --help`
 
 sources:
   auto        tastytrade when TT_SECRET and TT_REFRESH are set (environment, ./.env or
@@ -306,6 +309,122 @@ def replay_parser() -> argparse.ArgumentParser:
     p.add_argument("--expiry", type=_expiry, default=None, help="expiry selection")
     p.add_argument("--config", type=Path, default=None, help="settings file (TOML)")
     return p
+
+
+def _duration(text: str) -> float:
+    """``90s``, ``30m``, ``2h``, ``1h30m`` or plain seconds → seconds (> 0)."""
+    import re
+
+    t = text.strip().lower()
+    m = re.fullmatch(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?", t)
+    if not t or m is None:
+        raise argparse.ArgumentTypeError(f"not a duration like 90s, 30m, 2h or 1h30m: {text!r}")
+    h, mi, sec = (float(g) if g else 0.0 for g in m.groups())
+    total = h * 3600 + mi * 60 + sec
+    if not 0 < total <= 7 * 24 * 3600:
+        raise argparse.ArgumentTypeError(f"expected a duration from 1 s to 7 days: {text!r}")
+    return total
+
+
+def record_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="gextui record",
+        description=(
+            "Record every event of the tickers to Parquet, headless (for cron or systemd): "
+            "all tickers at once, the same format and crash safety as `gextui --record`, a "
+            "status line on stderr every minute, a clean stop on Ctrl-C / SIGTERM."
+        ),
+        epilog=(
+            "examples:\n"
+            "  gextui record SPX SPY QQQ --until 16:15\n"
+            "  gextui record SPX --duration 30m --dir /data/gextui\n"
+            "  gextui record SPY --source simulated --start '2026-11-24 09:30' --speed 60 "
+            "--until 16:00\n\n"
+            "--until is market (event) time, New York; --duration is real time. Outside the "
+            "regular session nothing is written unless --quiet-hours is given."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("tickers", nargs="+", type=_ticker, metavar="TICKER", help="tickers to record")
+    p.add_argument(
+        "--dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="recordings directory (default ~/.local/share/gextui/recordings)",
+    )
+    _add_feed_options(p)
+    p.add_argument(
+        "--until",
+        type=_clock,
+        default=None,
+        metavar="HH:MM",
+        help="stop when the market's clock reaches this New York time",
+    )
+    p.add_argument(
+        "--duration", type=_duration, default=None, help="stop after this long (30m, 2h, …)"
+    )
+    p.add_argument(
+        "--status-every",
+        type=_between(0.1, 3600.0),
+        default=60.0,
+        metavar="SECONDS",
+        help="seconds between status lines on stderr (default 60)",
+    )
+    p.add_argument(
+        "--quiet-hours",
+        action="store_true",
+        help="also write the batches without events outside the regular session",
+    )
+    return p
+
+
+def run_record(argv: Sequence[str]) -> int:
+    args = record_parser().parse_args(argv)
+    import signal
+
+    from gextui.feeds.base import FeedError
+    from gextui.record_service import RecordService
+    from gextui.store.recorder import default_recordings_dir
+    from gextui.store.recording_feed import RecordingFeed
+
+    root = args.dir.expanduser() if args.dir else default_recordings_dir()
+    if root.exists() and not root.is_dir():
+        _fail(f"--dir {root}: is a file, not a directory")
+    _check_record_dir(root)
+    try:
+        inner, notice = make_feed(
+            args.source, seed=args.seed, speed=args.speed, paced=True, start=args.start
+        )
+    except FeedError as exc:
+        _fail(str(exc))
+    if notice:
+        _warn(notice)
+    feed = RecordingFeed(inner, root, skip_empty=not args.quiet_hours)
+
+    async def go() -> int:
+        until = None
+        if args.until is not None:
+            from gextui.core.expiry import NEW_YORK
+
+            # the market's date: the simulated start, else today in New York
+            day = (args.start or datetime.now(NEW_YORK)).astimezone(NEW_YORK).date()
+            until = datetime.combine(day, args.until, tzinfo=NEW_YORK)
+        service = RecordService(
+            feed,
+            args.tickers,
+            out=sys.stderr,
+            until=until,
+            duration=args.duration,
+            status_every=args.status_every,
+        )
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, service.stop.set)
+        return await service.run()
+
+    return asyncio.run(go())
 
 
 # --------------------------------------------------------------------------- feeds
@@ -645,6 +764,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_snapshot(args[1:])
         if args and args[0] == "replay":
             return run_replay(args[1:])
+        if args and args[0] == "record":
+            return run_record(args[1:])
         return run_monitor(args)
     except KeyboardInterrupt:
         return 130

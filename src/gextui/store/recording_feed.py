@@ -113,6 +113,8 @@ class RecordingSession:
             self._errors_seen = len(errors)
 
     def _record(self, batch: EventBatch) -> None:
+        if self._feed.skip_empty and batch.n_events == 0:
+            return  # a closed market's heartbeat: nothing to keep
         try:
             self._recorder.write(batch)
         except Exception as err:  # never let the recording stop the feed
@@ -165,8 +167,12 @@ class RecordingFeed:
     """Wrap ``feed`` so every session is recorded under ``root`` (default
     :func:`~gextui.store.schema.default_recordings_dir`)."""
 
-    def __init__(self, feed: Feed, root: str | Path | None = None) -> None:
+    def __init__(
+        self, feed: Feed, root: str | Path | None = None, *, skip_empty: bool = False
+    ) -> None:
+        """``skip_empty``: batches without events (outside market hours) are not written."""
         self.inner = feed
+        self.skip_empty = skip_empty
         self.root = Path(root).expanduser() if root else default_recordings_dir()
         self._recorders: dict[str, Recorder] = {}
         self._sessions: list[RecordingSession] = []

@@ -1,0 +1,186 @@
+"""``gextui record SPX SPY QQQ``: record every ticker at once, headless (cron, systemd).
+
+Every ticker streams at the same time through one :class:`~gextui.store.recording_feed.
+RecordingFeed` (the same Parquet format and crash safety as ``gextui --record``). A status
+line goes to ``out`` (stderr) every ``status_every`` seconds: per ticker the events recorded,
+the coverage of its chain (contracts with greeks and open interest) and the feed's state,
+then the bytes written. It stops cleanly — every closed minute on disk, the open one flushed
+— on ``stop`` (SIGINT / SIGTERM from the command line), at ``until`` (a moment of *event*
+time: the market's clock, so a simulated day at ``--speed 60`` stops at its own 16:15), after
+``duration`` seconds of real time, or when every stream has ended.
+
+Outside the regular session the feeds send batches without events (the simulated market
+says "market closed"); they are not written unless ``quiet_hours`` is set, so a recorder left
+running overnight costs nothing. A new trading date starts a new ``date=`` partition by itself
+(the recorder partitions by the New York date of event time).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TextIO
+
+from gextui.core.chain import ChainBook
+from gextui.core.events import EventBatch
+from gextui.core.expiry import NEW_YORK
+from gextui.feeds.base import FeedError, FeedSession
+from gextui.headless import selected_coverage
+from gextui.store.recorder import Recorder
+from gextui.store.recording_feed import RecordingFeed
+
+
+@dataclass
+class TickerProgress:
+    """What one ticker's stream has done so far."""
+
+    ticker: str
+    session: FeedSession
+    book: ChainBook
+    events: int = 0
+    batches: int = 0
+    skipped_quiet: int = 0  # batches without events, not written (outside the session)
+    ended: str = ""  # why the stream ended ("" while streaming)
+
+    def line(self) -> str:
+        cov = selected_coverage(self.book, "all") if self.book.as_of is not None else 0.0
+        state = self.ended or self.session.status.state.value
+        return f"{self.ticker} {_compact(self.events)} ev {cov:.0%} {state}"
+
+
+def _compact(n: float) -> str:
+    for div, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(n) >= div:
+            return f"{n / div:.1f}{suffix}"
+    return f"{n:.0f}"
+
+
+def _size(n: float) -> str:
+    for div, suffix in ((1 << 30, "GB"), (1 << 20, "MB"), (1 << 10, "KB")):
+        if n >= div:
+            return f"{n / div:.1f} {suffix}"
+    return f"{n:.0f} B"
+
+
+class RecordService:
+    """Record ``tickers`` from ``feed`` (a RecordingFeed) until told to stop; see the module
+    docstring. :meth:`run` returns the exit code (0: a clean stop; 2: nothing could be
+    opened)."""
+
+    def __init__(
+        self,
+        feed: RecordingFeed,
+        tickers: Sequence[str],
+        *,
+        out: TextIO,
+        until: datetime | None = None,
+        duration: float | None = None,
+        status_every: float = 60.0,
+        quiet_hours: bool = False,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.feed = feed
+        self.tickers = [t.upper() for t in dict.fromkeys(tickers)]
+        self.out = out
+        self.until = until
+        self.duration = duration
+        self.status_every = status_every
+        self.quiet_hours = quiet_hours
+        self.clock = clock
+        self.stop = asyncio.Event()
+        self.progress: dict[str, TickerProgress] = {}
+        self.stopped_because = ""
+        self._recorders: dict[str, Recorder] = {}
+
+    def say(self, text: str) -> None:
+        print(f"gextui record: {text}", file=self.out, flush=True)
+
+    def status_line(self) -> str:
+        last = max((p.book.as_of for p in self.progress.values() if p.book.as_of), default=None)
+        when = last.astimezone(NEW_YORK).strftime("%H:%M:%S ET") if last else "--:--:--"
+        parts = [p.line() for p in self.progress.values()]
+        self._recorders.update(self.feed.recorders)  # kept: closing the feed forgets them
+        written = sum(r.bytes_written for r in self._recorders.values())
+        errors = [
+            str(err)
+            for p in self.progress.values()
+            if (err := getattr(p.session, "recorder_error", None))
+        ]
+        tail = f" · ERROR {errors[0]}" if errors else ""
+        return f"{when} · " + " · ".join(parts) + f" · {_size(written)} written{tail}"
+
+    async def run(self) -> int:
+        for ticker in self.tickers:
+            try:
+                session = await self.feed.open(ticker)
+            except FeedError as exc:
+                self.say(f"error: {ticker}: {exc}")
+                await self._close()
+                return 2
+            self.progress[ticker] = TickerProgress(ticker, session, session.chain.new_book())
+        self.say(
+            f"recording {', '.join(self.tickers)} to {self.feed.root}"
+            + (f" until {self.until.astimezone(NEW_YORK):%H:%M} ET" if self.until else "")
+            + (f" for {self.duration:g} s" if self.duration else "")
+        )
+        streams = [asyncio.create_task(self._stream(p)) for p in self.progress.values()]
+        status = asyncio.create_task(self._status())
+        started = self.clock()
+        try:
+            while not self.stop.is_set():
+                if all(t.done() for t in streams):
+                    self.stopped_because = self.stopped_because or "every stream ended"
+                    break
+                if self.duration is not None and self.clock() - started >= self.duration:
+                    self.stopped_because = "duration reached"
+                    break
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stop.wait(), timeout=0.2)
+        finally:
+            for task in [*streams, status]:
+                task.cancel()
+            for task in [*streams, status]:
+                with contextlib.suppress(BaseException):
+                    await task
+            self._recorders.update(self.feed.recorders)
+            await self._close()  # flushes the open minute
+        total = sum(p.events for p in self.progress.values())
+        self.say(
+            f"stopped ({self.stopped_because or 'asked to stop'}): "
+            f"{total:,} events recorded · {self.status_line()}"
+        )
+        return 0
+
+    async def _close(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.feed.aclose()
+
+    async def _stream(self, p: TickerProgress) -> None:
+        try:
+            async for batch in p.session.events():
+                self._count(p, batch)
+                if self.until is not None and batch.time >= self.until:
+                    self.stopped_because = f"reached {self.until.astimezone(NEW_YORK):%H:%M} ET"
+                    self.stop.set()
+                    return
+            p.ended = "ended"
+        except FeedError as exc:
+            p.ended = f"failed: {exc}"
+            self.say(f"{p.ticker}: {exc}")
+
+    def _count(self, p: TickerProgress, batch: EventBatch) -> None:
+        p.batches += 1
+        p.events += batch.n_events
+        p.book.apply(batch)
+
+    async def _status(self) -> None:
+        while True:
+            await asyncio.sleep(self.status_every)
+            self.say(self.status_line())
+
+
+__all__ = ["RecordService", "TickerProgress"]
