@@ -4,10 +4,11 @@
 Run ``python bench/bench_core.py [--repeats N] [--seed S]``; prints one JSON object.
 
 * ``analytics_ms``: median wall time of :func:`gextui.core.exposure.compute_exposure` (all
-  figures: per-strike GEX/DEX/VEX/CEX, totals, walls, max pain, the 81-point zero-gamma profile
-  and its refined crossings) on a synthetic SPX-sized chain of 22,000 contracts (numpy: SPX AM
-  monthlies + SPXW dailies/weeklies/monthlies out to five years, skewed IV, OI peaked at spot
-  and at round strikes), one core.
+  figures: per-strike GEX/DEX/VEX/CEX, totals, walls, max pain, the zero-gamma profile — the
+  81-point grid plus the finer steps where short-dated gamma peaks could hide a crossing — and
+  its refined crossings; ``zero_gamma.profile_points`` says how many points) on a synthetic
+  SPX-sized chain of 22,000 contracts (numpy: SPX AM monthlies + SPXW dailies/weeklies/
+  monthlies out to five years, skewed IV, OI peaked at spot and at round strikes), one core.
 * ``ingest_events_per_s``: columnar Greeks batches of 2,000 rows (pre-built, as a feed delivers
   them) applied to a ChainBook.
 * ``pandas_*``: the same recompute the way the prototype did it: a dict of the latest event
@@ -17,7 +18,9 @@ Run ``python bench/bench_core.py [--repeats N] [--seed S]``; prints one JSON obj
   vectorised column per level) so that both sides produce the same figures.
   ``speedup_vs_pandas`` = pandas_full_ms / analytics_ms (same outputs);
   ``speedup_vs_pandas_gex_only`` = pandas_gex_ms / analytics_ms.
-* ``real_file``: the same analytics on the real CBOE 2024-01-07 chain when ../shared is there.
+* ``real_file``: the same analytics on the real CBOE 2024-01-07 chain when ../shared is there;
+  ``rut_holdout``: the zero-gamma crossings of the holdout RUT 2022-12-12 chain (9; a plain
+  81-point grid finds 3) and its analytics time.
 
 One core: OpenBLAS/OpenMP/MKL and polars are limited to one thread (set before numpy and
 polars are imported; override by exporting the variables). Under machine load the medians
@@ -358,6 +361,26 @@ def run(repeats: int, seed: int) -> dict[str, Any]:
         "speedup_gex_only": pandas_gex_med / analytics_med >= 20.0,
         "ingest": ingest["events_per_s"] >= 2_000_000,
     }
+    out["zero_gamma"] = {
+        "crossings": len(snap.zero_gamma_crossings),
+        "profile_points": snap.profile.height,
+    }
+    rut = DATA.parent.parent / "holdout" / "rut_quotedata_2022-12-12.csv"
+    if rut.is_file():
+        from gextui.feeds.cboe_file import read_cboe
+
+        rutbook = read_cboe(rut)
+        rsnap = compute_exposure(rutbook)
+        rut_t = interleaved({"ours": lambda: compute_exposure(rutbook)}, repeats, slow=set())
+        out["rut_holdout"] = {
+            "file": rut.name,
+            "contracts": len(rutbook),
+            "zero_gamma_crossings": [round(x, 2) for x in rsnap.zero_gamma_crossings],
+            "profile_points": rsnap.profile.height,
+            "analytics_ms": round(rut_t["ours"][0], 3),
+        }
+    else:
+        out["rut_holdout"] = None
     real = DATA / "spx_quotedata_2024-01-07.csv"
     if real.is_file():
         from gextui.feeds.cboe_file import read_cboe

@@ -283,28 +283,24 @@ def compute_exposure(
     )
     strikes_u = a.strikes[inv[starts]] if idx.size else np.empty(0)
 
-    # every weighted column in one (columns × contracts) array, summed per strike run in two
-    # 2-D reduceat calls (all, calls only): the same sums, in the same order, as one
-    # reduceat per column
-    names_w = [f"{metric}{suffix}" for metric in METRICS for suffix in ("", "_vol")]
-    names_w += ["oi", "volume"]
-    weighted = np.empty((len(names_w), idx.size))
-    for r, (metric, weight) in enumerate((m, w) for m in METRICS for w in (oi, vol)):
-        np.multiply(unit[metric], weight, out=weighted[r])
-    weighted[-2] = oi
-    weighted[-1] = vol
-    if idx.size:
-        totals = np.add.reduceat(weighted, starts, axis=1)
-        weighted *= call_w
-        call_sums = np.add.reduceat(weighted, starts, axis=1)
-    else:
-        totals = call_sums = np.empty((len(names_w), 0))
+    def runs(values: Array) -> Array:
+        return np.add.reduceat(values, starts) if idx.size else np.empty(0)
+
     cols: dict[str, Array] = {}
-    for r, name in enumerate(names_w):
-        cols[f"call_{name}"] = call_sums[r]
-        cols[f"put_{name}"] = totals[r] - call_sums[r]
-        if name not in ("oi", "volume"):
-            cols[f"net_{name}"] = totals[r]
+    columns = [
+        (f"{metric}{suffix}", unit[metric] * weight)
+        for metric in METRICS
+        for weight, suffix in ((oi, ""), (vol, "_vol"))
+    ]
+    for name, per in columns:
+        total, calls = runs(per), runs(per * call_w)
+        cols[f"call_{name}"] = calls
+        cols[f"put_{name}"] = total - calls
+        cols[f"net_{name}"] = total
+    for name, per in (("oi", oi), ("volume", vol)):
+        total, calls = runs(per), runs(per * call_w)
+        cols[f"call_{name}"] = calls
+        cols[f"put_{name}"] = total - calls
     names = ["strike", *cols]
     table = np.empty((len(names), strikes_u.size))
     table[0] = strikes_u
@@ -595,7 +591,18 @@ class _Profile:
             pw[start : start + part.size] = d[:, nn:] @ c32[nn:nm]
             g[start : start + part.size] = d[:, :nn]
         if nm < a32.size:  # the very wide terms on the even points, interpolated between
-            even = self._evaluate32(grid[::2], self.a[very], self.b[very], self.c[very]) / grid[::2]
+            part = lx32[::2]
+            even = np.empty(part.size)
+            av, bv, cv = a32[nm:], b32[nm:], c32[nm:]
+            for start in range(0, part.size, chunk):  # the same loop, reusing buf
+                sub = part[start : start + chunk]
+                d = buf[: sub.size, : av.size]
+                np.subtract(sub[:, None], av[None, :], out=d)
+                d *= bv
+                d *= d
+                d *= np.float32(-0.5)
+                np.exp(d, out=d)
+                even[start : start + sub.size] = d @ cv
             full = np.empty(grid.size)
             full[::2] = even
             full[3:-3:2] = (9.0 * (even[1:-2] + even[2:-1]) - even[:-3] - even[3:]) / 16.0
@@ -628,49 +635,49 @@ class _Profile:
 
         lo, hi = grid[:-1], grid[1:]
         p_lo, p_hi = values[:-1], values[1:]
-        g_lo, g_hi = g[:-1], g[1:]
         extra_x: list[Array] = [grid]
         extra_v: list[Array] = [values]
         for level in range(MAX_LEVELS + 1):
             step = float(np.max(np.log(hi / lo)))
-            active = bn * step > RESOLVED  # terms this step does not resolve
-            weight = np.where(active, abs_c, np.float32(0.0))
-            var = np.abs(g_hi - g_lo) @ weight
+            act = np.flatnonzero(bn * step > RESOLVED)  # terms this step does not resolve
+            if not act.size or level == MAX_LEVELS:
+                break
+            if level == 0 and act.size == bn.size:
+                g_lo, g_hi = g[:-1], g[1:]
+            else:  # only the active terms, at the ends of the current steps
+                g_lo = self._terms(lo, an[act], bn[act])
+                g_hi = self._terms(hi, an[act], bn[act])
+            diff = np.subtract(g_hi, g_lo)
+            np.abs(diff, out=diff)
+            var = diff @ abs_c[act]
             # a peak inside a step: the range is from the peak, not the larger end
             order = np.argsort(lo)
-            k = np.searchsorted(lo[order], x_peak, side="right") - 1
-            ok = active & (k >= 0)
+            k = np.searchsorted(lo[order], x_peak[act], side="right") - 1
             idx = order[np.clip(k, 0, None)]
-            ok &= x_peak < hi[idx]
+            ok = (k >= 0) & (x_peak[act] < hi[idx])
             if ok.any():
                 ii, tt = idx[ok], np.flatnonzero(ok)
-                extra = abs_c[tt] * (g_peak[tt] - np.maximum(g_lo[ii, tt], g_hi[ii, tt]))
-                np.add.at(var, ii, extra)
+                top = np.maximum(g_lo[ii, tt], g_hi[ii, tt])
+                np.add.at(var, ii, abs_c[act[tt]] * (g_peak[act[tt]] - top))
             split = var > np.minimum(np.abs(p_lo), np.abs(p_hi))
-            if level == MAX_LEVELS or not active.any():
-                split[:] = False
             if not split.any():
                 break
             lo, hi, p_lo, p_hi = lo[split], hi[split], p_lo[split], p_hi[split]
-            g_lo, g_hi = g_lo[split], g_hi[split]
             # cut each such step into n at once, n enough to resolve the narrowest active
             # term (at most MAX_SPLIT: the next round goes on if that was not enough)
-            n = int(min(MAX_SPLIT, max(2, math.ceil(step * float(bn[active].max()) / RESOLVED))))
+            n = int(min(MAX_SPLIT, max(2, math.ceil(step * float(bn[act].max()) / RESOLVED))))
             frac = np.arange(1, n) / n
             mids = (lo[:, None] + (hi - lo)[:, None] * frac[None, :]).ravel()
-            g_mid = self._terms(mids, an, bn)
-            p_mid = wide_at(mids) + g_mid @ cn32
+            p_mid = wide_at(mids) + self._terms(mids, an, bn) @ cn32
             extra_x.append(mids)
             extra_v.append(p_mid)
-            k = lo.size
-            pm = p_mid.reshape(k, n - 1)
-            gm = g_mid.reshape(k, n - 1, -1)
-            lo = np.concatenate((lo[:, None], mids.reshape(k, n - 1)), axis=1).ravel()
-            hi = np.concatenate((mids.reshape(k, n - 1), hi[:, None]), axis=1).ravel()
+            k2 = lo.size
+            mm = mids.reshape(k2, n - 1)
+            pm = p_mid.reshape(k2, n - 1)
+            lo = np.concatenate((lo[:, None], mm), axis=1).ravel()
+            hi = np.concatenate((mm, hi[:, None]), axis=1).ravel()
             p_lo = np.concatenate((p_lo[:, None], pm), axis=1).ravel()
             p_hi = np.concatenate((pm, p_hi[:, None]), axis=1).ravel()
-            g_lo = np.concatenate((g_lo[:, None, :], gm), axis=1).reshape(k * n, -1)
-            g_hi = np.concatenate((gm, g_hi[:, None, :]), axis=1).reshape(k * n, -1)
         xs = np.concatenate(extra_x)
         vs = np.concatenate(extra_v)
         order = np.argsort(xs)
