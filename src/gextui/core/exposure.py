@@ -651,9 +651,9 @@ class _Profile:
             np.abs(diff, out=diff)
             var = diff @ abs_c[act]
             # a peak inside a step: the range is from the peak, not the larger end
-            order = np.argsort(lo)
-            k = np.searchsorted(lo[order], x_peak[act], side="right") - 1
-            idx = order[np.clip(k, 0, None)]
+            # (the steps stay sorted: each is replaced in place by its pieces)
+            k = np.searchsorted(lo, x_peak[act], side="right") - 1
+            idx = np.clip(k, 0, None)
             ok = (k >= 0) & (x_peak[act] < hi[idx])
             if ok.any():
                 ii, tt = idx[ok], np.flatnonzero(ok)
