@@ -630,6 +630,8 @@ def render_profile(snap: ExposureSnapshot, width: int, height: int, colors: Colo
         lo, hi = xs[0], xs[-1]
         n_ticks = 5 if width >= 60 else 3
         xt = [lo + (hi - lo) * i / (n_ticks - 1) for i in range(n_ticks)]
+        # the axis is exactly the data's span, so the tick labels sit where their prices are
+        f.ruler("x").lim(lo, hi)  # type: ignore[attr-defined]
         f.ruler("x").ticks(xt, [f"{x:,.0f}" for x in xt])  # type: ignore[attr-defined]
         y_lo, y_hi = min(min(ys), 0.0), max(max(ys), 0.0)
         pad = (y_hi - y_lo) * 0.05 or 1.0
