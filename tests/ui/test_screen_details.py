@@ -157,3 +157,17 @@ async def test_a_selection_without_expirations_says_so() -> None:
         assert "expiry 2026-01-06 matches no live expiration" in shown
         assert "Nearest: 2026-01-05" in shown or "Nearest: 2026-01-09" in shown
         assert "waiting for data" not in shown
+
+
+async def test_alert_toasts_are_short() -> None:
+    """An alert's toast goes after 6 s (it sits over the chart's axis); the log keeps it."""
+    from .test_history_alerts import ABOVE
+
+    app = make_app(SteppedFeed())
+    async with app.run_test(size=(120, 40)) as pilot:
+        session = await session_of(pilot, app)
+        for spot in (BELOW, BELOW + 1, ABOVE):  # spot crosses zero gamma
+            await step(pilot, app, session, spot)
+        toasts = [n for n in app._notifications if n.title.startswith("Alert:")]
+        assert toasts and all(n.timeout <= 6 for n in toasts)
+        assert app.monitor.log

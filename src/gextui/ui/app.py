@@ -1002,7 +1002,7 @@ class GexApp(App[None]):
     def _deliver(self, alert: Alert) -> None:
         """Notification, terminal bell (``[alerts] bell``) and the alert command."""
         self.notify(
-            alert.message, title=f"Alert: {alert.kind.label}", severity="warning", timeout=10
+            alert.message, title=f"Alert: {alert.kind.label}", severity="warning", timeout=6
         )
         if self.monitor.rules.bell:
             self.bell()
