@@ -12,9 +12,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from cli_run import clean_environment, run
 from realdata import cboe_file
 
-from gextui.cli import main
 from gextui.core.exposure import compute_exposure
 from gextui.feeds.cboe_file import read_cboe
 from gextui.feeds.simulated import SimulatedFeed
@@ -49,21 +49,7 @@ REQUIRED_KEYS = {
 
 @pytest.fixture(autouse=True)
 def _no_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No tastytrade credentials from the developer's environment or .env files."""
-    for var in ("TT_SECRET", "TT_REFRESH", "TT_SANDBOX", "TT_API_URL"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    monkeypatch.chdir(tmp_path)
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
+    clean_environment(monkeypatch, tmp_path)
 
 
 @pytest.fixture

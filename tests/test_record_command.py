@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
+from cli_run import clean_environment, run
 
-from gextui.cli import main
 from gextui.store.reader import find_recordings, open_recording
 
 START = "2026-11-24 15:58"  # a Tuesday, New York: two minutes before the close
@@ -20,20 +20,7 @@ START = "2026-11-24 15:58"  # a Tuesday, New York: two minutes before the close
 
 @pytest.fixture(autouse=True)
 def _no_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for var in ("TT_SECRET", "TT_REFRESH", "TT_SANDBOX", "TT_API_URL"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    monkeypatch.chdir(tmp_path)
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
+    clean_environment(monkeypatch, tmp_path)
 
 
 def test_records_every_ticker_until_the_market_time(
