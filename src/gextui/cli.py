@@ -12,7 +12,6 @@ import contextlib
 import math
 import os
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from datetime import datetime, time
 from pathlib import Path
@@ -23,6 +22,7 @@ from gextui import __version__
 if TYPE_CHECKING:
     from gextui.core.chain import ChainBook
     from gextui.feeds.base import Feed
+    from gextui.store.reader import Recording
 
 EXIT_USAGE = 2
 SOURCES = ("auto", "simulated", "demo", "tastytrade")
@@ -95,7 +95,6 @@ def _between(low: float, high: float) -> Callable[[str], float]:
             )
         return value
 
-    parse.__name__ = "number"  # argparse names the type in its messages
     return parse
 
 
@@ -389,9 +388,7 @@ def run_record(argv: Sequence[str]) -> int:
     from gextui.store.recording_feed import RecordingFeed
 
     root = args.dir.expanduser() if args.dir else default_recordings_dir()
-    if root.exists() and not root.is_dir():
-        _fail(f"--dir {root}: is a file, not a directory")
-    _check_record_dir(root)
+    _check_record_dir(root, "--dir")
     try:
         inner, notice = make_feed(
             args.source, seed=args.seed, speed=args.speed, paced=True, start=args.start
@@ -650,18 +647,21 @@ def _run_files(args: argparse.Namespace, settings: object) -> int:
     return _run_app(feed, tickers, settings, args.expiry, "", args.alert_cmd)
 
 
-def _check_record_dir(root: Path) -> None:
-    """``--record DIR`` must be a directory gextui can write (created if missing): checked
-    before the monitor opens, so a bad path is one line, not a monitor that records nothing."""
+def _check_record_dir(root: Path, flag: str = "--record") -> None:
+    """The recordings directory must be one gextui can write (created if missing), checked
+    with the recorder's own probe before the monitor opens: a bad path is one line, not a
+    monitor that records nothing."""
+    from gextui.feeds.base import FeedError
+    from gextui.store.recording_feed import check_writable
+
     if root.exists() and not root.is_dir():
-        _fail(f"--record {root}: is a file, not a directory")
+        _fail(f"{flag} {root}: is a file, not a directory")
     try:
-        root.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=root):
-            pass
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        _fail(f"--record {root}: cannot write there ({reason.lower()})")
+        check_writable(root)
+    except FeedError as exc:
+        cause = exc.__cause__
+        reason = cause.strerror if isinstance(cause, OSError) and cause.strerror else str(exc)
+        _fail(f"{flag} {root}: cannot write there ({reason.lower()})")
 
 
 def _run_app(
@@ -701,18 +701,19 @@ def run_replay(argv: Sequence[str]) -> int:
 
     try:
         feed = ReplayFeed(args.path, speed=args.speed, start=args.start)
-        tickers = _replay_tickers(args, feed.tickers())
+        tickers = _replay_tickers(args)
     except (FeedError, RecordingError) as exc:
         _fail(str(exc))
     return _run_app(feed, tickers, settings, args.expiry, "")
 
 
-def _replay_tickers(args: argparse.Namespace, recorded: list[str]) -> list[str]:
+def _replay_tickers(args: argparse.Namespace) -> list[str]:
     """The tickers to replay, checked against the recording before the monitor opens: an
     empty directory, a ticker it lacks, or a start outside it is a one-line error."""
     from gextui.store.reader import find_recordings, open_recording
 
     refs = find_recordings(args.path)
+    recorded = sorted({r.ticker for r in refs})
     if not recorded:
         _fail(
             f"no recording under {args.path}: no ticker=<T>/date=<D> folders with "
@@ -734,11 +735,8 @@ def _replay_tickers(args: argparse.Namespace, recorded: list[str]) -> list[str]:
     return wanted
 
 
-def _check_in_range(recording: object, at: time | datetime, flag: str) -> None:
+def _check_in_range(recording: Recording, at: time | datetime, flag: str) -> None:
     """Exit 2 unless ``at`` lies within the recorded range (saying what that range is)."""
-    from gextui.store.reader import Recording
-
-    assert isinstance(recording, Recording)
     first, last = recording.start_time, recording.end_time
     if first is None or last is None:
         _fail(f"{recording.path}: the recording holds no complete segment")

@@ -10,8 +10,9 @@ time: the market's clock, so a simulated day at ``--speed 60`` stops at its own 
 ``duration`` seconds of real time, or when every stream has ended.
 
 Outside the regular session the feeds send batches without events (the simulated market
-says "market closed"); they are not written unless ``quiet_hours`` is set, so a recorder left
-running overnight costs nothing. A new trading date starts a new ``date=`` partition by itself
+says "market closed"); a ``RecordingFeed(..., skip_empty=True)`` does not write them (the
+command line's default; ``--quiet-hours`` keeps them), so a recorder left running overnight
+costs nothing. A new trading date starts a new ``date=`` partition by itself
 (the recorder partitions by the New York date of event time).
 """
 
@@ -28,10 +29,11 @@ from typing import TextIO
 from gextui.core.chain import ChainBook
 from gextui.core.events import EventBatch
 from gextui.core.expiry import NEW_YORK
-from gextui.feeds.base import FeedError, FeedSession
+from gextui.feeds.base import FeedError
 from gextui.headless import selected_coverage
+from gextui.report import fmt_size
 from gextui.store.recorder import Recorder
-from gextui.store.recording_feed import RecordingFeed
+from gextui.store.recording_feed import RecordingFeed, RecordingSession
 
 
 @dataclass
@@ -39,11 +41,10 @@ class TickerProgress:
     """What one ticker's stream has done so far."""
 
     ticker: str
-    session: FeedSession
+    session: RecordingSession
     book: ChainBook
     events: int = 0
     batches: int = 0
-    skipped_quiet: int = 0  # batches without events, not written (outside the session)
     ended: str = ""  # why the stream ended ("" while streaming)
 
     def line(self) -> str:
@@ -57,13 +58,6 @@ def _compact(n: float) -> str:
         if abs(n) >= div:
             return f"{n / div:.1f}{suffix}"
     return f"{n:.0f}"
-
-
-def _size(n: float) -> str:
-    for div, suffix in ((1 << 30, "GB"), (1 << 20, "MB"), (1 << 10, "KB")):
-        if n >= div:
-            return f"{n / div:.1f} {suffix}"
-    return f"{n:.0f} B"
 
 
 class RecordService:
@@ -80,7 +74,6 @@ class RecordService:
         until: datetime | None = None,
         duration: float | None = None,
         status_every: float = 60.0,
-        quiet_hours: bool = False,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.feed = feed
@@ -89,7 +82,6 @@ class RecordService:
         self.until = until
         self.duration = duration
         self.status_every = status_every
-        self.quiet_hours = quiet_hours
         self.clock = clock
         self.stop = asyncio.Event()
         self.progress: dict[str, TickerProgress] = {}
@@ -105,13 +97,9 @@ class RecordService:
         parts = [p.line() for p in self.progress.values()]
         self._recorders.update(self.feed.recorders)  # kept: closing the feed forgets them
         written = sum(r.bytes_written for r in self._recorders.values())
-        errors = [
-            str(err)
-            for p in self.progress.values()
-            if (err := getattr(p.session, "recorder_error", None))
-        ]
+        errors = [err for p in self.progress.values() if (err := p.session.recorder_error)]
         tail = f" · ERROR {errors[0]}" if errors else ""
-        return f"{when} · " + " · ".join(parts) + f" · {_size(written)} written{tail}"
+        return f"{when} · " + " · ".join(parts) + f" · {fmt_size(written)} written{tail}"
 
     async def run(self) -> int:
         for ticker in self.tickers:

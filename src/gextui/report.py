@@ -126,6 +126,16 @@ def _bn(value: float | None) -> str:
     return f"{value / BN:+,.2f} bn"
 
 
+def fmt_size(n: int) -> str:
+    """``812 B``, ``3.4 MB``: a size in bytes for a status line."""
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"  # pragma: no cover
+
+
 def _px(value: float | None) -> str:
     if value is None or not math.isfinite(value):
         return "n/a"

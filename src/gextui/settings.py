@@ -94,17 +94,6 @@ class SettingsError(ValueError):
     """Bad settings: unreadable TOML, an unknown key or a bad value. One line, fit to show."""
 
 
-def data_dir() -> Path:
-    """``$XDG_DATA_HOME/gextui`` (default ``~/.local/share/gextui``): recordings, screenshots."""
-    base = os.environ.get("XDG_DATA_HOME") or ""
-    root = Path(base) if base and Path(base).is_absolute() else Path.home() / ".local" / "share"
-    return root / "gextui"
-
-
-def screenshots_dir() -> Path:
-    return data_dir() / "screenshots"
-
-
 def default_path() -> Path:
     """``$XDG_CONFIG_HOME/gextui/config.toml``, default ``~/.config/gextui/config.toml``."""
     base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")

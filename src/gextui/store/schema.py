@@ -102,11 +102,16 @@ class RecordingError(ValueError):
     path."""
 
 
-def default_recordings_dir() -> Path:
-    """``$XDG_DATA_HOME/gextui/recordings`` (default ``~/.local/share/gextui/recordings``)."""
+def data_dir() -> Path:
+    """``$XDG_DATA_HOME/gextui`` (default ``~/.local/share/gextui``): recordings, screenshots."""
     base = os.environ.get("XDG_DATA_HOME") or ""
     root = Path(base) if base and Path(base).is_absolute() else Path.home() / ".local" / "share"
-    return root / "gextui" / "recordings"
+    return root / "gextui"
+
+
+def default_recordings_dir() -> Path:
+    """``$XDG_DATA_HOME/gextui/recordings`` (default ``~/.local/share/gextui/recordings``)."""
+    return data_dir() / "recordings"
 
 
 def partition_dir(root: Path, ticker: str, day: str) -> Path:

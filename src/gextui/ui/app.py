@@ -57,8 +57,9 @@ from gextui.core.exposure import (
 from gextui.core.history import LevelSample
 from gextui.feeds.base import Feed, FeedError, FeedSession, ReloadableSession, Source
 from gextui.feeds.replay import ReplaySession
-from gextui.settings import METRICS, Colors, KeySpec, Settings, check_keymap, screenshots_dir
+from gextui.settings import METRICS, Colors, KeySpec, Settings, check_keymap
 from gextui.store.reader import Recording
+from gextui.store.schema import data_dir
 from gextui.store.state import reset_batches
 from gextui.ui.alerts_panel import AlertsPanel
 from gextui.ui.chart import (
@@ -1059,7 +1060,7 @@ class GexApp(App[None]):
     ) -> str | None:
         """Save an SVG of the screen (palette: Screenshot) in gextui's data folder
         (``$XDG_DATA_HOME/gextui/screenshots``) and say where it went."""
-        target = Path(path) if path else screenshots_dir()
+        target = Path(path) if path else data_dir() / "screenshots"
         try:
             target.mkdir(parents=True, exist_ok=True)
             saved = self.save_screenshot(filename, str(target), time_format)

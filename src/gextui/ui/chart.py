@@ -191,7 +191,7 @@ def _bucket_label(held: Array, low: float, step: float, per_row: int) -> str:
         return f"{_fmt(float(held[0]))}–{_fmt(float(held[-1]))}"
     if per_row == 1:
         return _fmt(low)
-    return f"{_fmt(low)}–{_fmt(low + step * (1 - 1e-9))}".replace(".9999", "")
+    return f"{_fmt(low)}–{_fmt(low + step)}"  # an empty bucket: its price span
 
 
 def bar_data(

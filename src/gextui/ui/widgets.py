@@ -23,6 +23,7 @@ from textual.widgets import Static
 from gextui.core.expiry import NEW_YORK, SELECTIONS
 from gextui.core.exposure import ExposureSnapshot
 from gextui.feeds.base import FeedState, FeedStatus, Source
+from gextui.report import fmt_size
 from gextui.settings import Colors
 from gextui.ui.chart import money
 
@@ -54,15 +55,6 @@ def fmt_strike(value: float | None) -> str:
     if value is None or not math.isfinite(value):
         return "—"
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
-
-
-def fmt_size(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} GB"  # pragma: no cover
 
 
 def ny_time(moment: datetime | None, with_date: bool = False) -> str:
