@@ -35,8 +35,8 @@ from gextui.core.events import EventBatch
 from gextui.core.greeks import delta, gamma, norm_pdf
 from gextui.core.symbols import streamer_symbols
 from gextui.feeds.base import ChainInfo, FeedState, FeedStatus, Source
+from gextui.feeds.recording import RecordingFeed
 from gextui.store import Recorder, open_recording, schema
-from gextui.store.recording_feed import RecordingFeed
 
 T0 = datetime(2026, 11, 24, 15, 0, 0, tzinfo=UTC)  # 10:00 New York
 SPOT0 = 6600.0

@@ -383,9 +383,9 @@ def run_record(argv: Sequence[str]) -> int:
     import signal
 
     from gextui.feeds.base import FeedError
+    from gextui.feeds.recording import RecordingFeed
     from gextui.record_service import RecordService
     from gextui.store.recorder import default_recordings_dir
-    from gextui.store.recording_feed import RecordingFeed
 
     root = args.dir.expanduser() if args.dir else default_recordings_dir()
     _check_record_dir(root, "--dir")
@@ -613,7 +613,7 @@ def run_monitor(argv: Sequence[str]) -> int:
     except FeedError as exc:
         _fail(str(exc))
     if root is not None:
-        from gextui.store.recording_feed import RecordingFeed
+        from gextui.feeds.recording import RecordingFeed
 
         feed = RecordingFeed(feed, root)
     return _run_app(feed, tickers, settings, args.expiry, notice, args.alert_cmd)
@@ -652,7 +652,7 @@ def _check_record_dir(root: Path, flag: str = "--record") -> None:
     with the recorder's own probe before the monitor opens: a bad path is one line, not a
     monitor that records nothing."""
     from gextui.feeds.base import FeedError
-    from gextui.store.recording_feed import check_writable
+    from gextui.feeds.recording import check_writable
 
     if root.exists() and not root.is_dir():
         _fail(f"{flag} {root}: is a file, not a directory")

@@ -1,6 +1,6 @@
 """``gextui record SPX SPY QQQ``: record every ticker at once, headless (cron, systemd).
 
-Every ticker streams at the same time through one :class:`~gextui.store.recording_feed.
+Every ticker streams at the same time through one :class:`~gextui.feeds.recording.
 RecordingFeed` (the same Parquet format and crash safety as ``gextui --record``). A status
 line goes to ``out`` (stderr) every ``status_every`` seconds: per ticker the events recorded,
 the coverage of its chain (contracts with greeks and open interest) and the feed's state,
@@ -30,10 +30,10 @@ from gextui.core.chain import ChainBook
 from gextui.core.events import EventBatch
 from gextui.core.expiry import NEW_YORK
 from gextui.feeds.base import FeedError
+from gextui.feeds.recording import RecordingFeed, RecordingSession
 from gextui.headless import selected_coverage
 from gextui.report import fmt_size
 from gextui.store.recorder import Recorder
-from gextui.store.recording_feed import RecordingFeed, RecordingSession
 
 
 @dataclass

@@ -28,10 +28,10 @@ from gextui.feeds.base import (
     FeedStatus,
     Source,
 )
+from gextui.feeds.recording import RecordingFeed, RecordingSession
 from gextui.feeds.replay import ReplayFeed
 from gextui.feeds.simulated import SimulatedFeed
 from gextui.store import book_at, find_recordings, open_recording
-from gextui.store.recording_feed import RecordingFeed, RecordingSession
 
 START = datetime(2026, 11, 24, 10, 0)  # New York (naive = New York for SimulatedFeed)
 

@@ -14,7 +14,7 @@ compressing the segment, folding the checkpoint); :attr:`errors` collects write 
 and :meth:`flush` / :meth:`close` raise the first one; both block until the writes are done
 (from asyncio: ``await asyncio.to_thread(recorder.close)``, or ``flush(wait=False)`` on the
 loop, ``await asyncio.to_thread(recorder.join)``, then ``wait()``, as
-:class:`~gextui.store.recording_feed.RecordingFeed` does). Use ``background=False`` to write
+:class:`~gextui.feeds.recording.RecordingFeed` does). Use ``background=False`` to write
 inline.
 
 A recording starts empty: batches before the recorder was attached are not in it, so start
@@ -30,7 +30,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as futures_wait
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import Final, Protocol
 
 import polars as pl
 
@@ -58,8 +58,18 @@ from gextui.store.schema import (
 )
 from gextui.store.state import RecordedState, advance, state_to_frame
 
-if TYPE_CHECKING:
-    from gextui.feeds.base import ChainInfo, Source
+
+class ChainLike(Protocol):
+    """What the recorder needs of a feed's chain (:class:`~gextui.feeds.base.ChainInfo` fits;
+    the store never imports the feeds)."""
+
+    @property
+    def instruments(self) -> pl.DataFrame: ...
+    @property
+    def underlying_symbol(self) -> str: ...
+    @property
+    def source(self) -> str: ...
+
 
 MINUTE: Final = timedelta(minutes=1)
 
@@ -76,8 +86,8 @@ class Recorder:
         self,
         root_dir: str | Path | None,
         ticker: str,
-        chain: ChainInfo | pl.DataFrame,
-        source: Source | str | None = None,
+        chain: ChainLike | pl.DataFrame,
+        source: str | None = None,
         *,
         underlying_symbol: str | None = None,
         background: bool = True,
