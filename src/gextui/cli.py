@@ -13,7 +13,7 @@ import math
 import os
 import sys
 from collections.abc import Callable, Sequence
-from datetime import datetime, time
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -40,6 +40,8 @@ subcommands:
                         see `gextui replay --help`
   gextui record T ...   record tickers headless (cron, systemd) until a time, a duration
                         or SIGTERM; see `gextui record --help`
+  gextui levels DIR     the levels over time from recordings (table, CSV, Parquet);
+                        see `gextui levels --help`
 
 sources:
   auto        tastytrade when TT_SECRET and TT_REFRESH are set (environment, ./.env or
@@ -123,10 +125,12 @@ def _expiry(text: str) -> str:
 
 
 def _ticker(text: str) -> str:
-    t = text.strip().upper()
-    if not t or not t.replace(".", "").replace("/", "").isalnum() or len(t) > 12:
-        raise argparse.ArgumentTypeError(f"not a ticker: {text!r}")
-    return t
+    from gextui.core.symbols import TickerError, ticker_name
+
+    try:
+        return ticker_name(text)
+    except TickerError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _clock(text: str) -> time:
@@ -422,6 +426,95 @@ def run_record(argv: Sequence[str]) -> int:
         return await service.run()
 
     return asyncio.run(go())
+
+
+# --------------------------------------------------------------------------- levels
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date YYYY-MM-DD: {text!r}") from None
+
+
+def levels_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="gextui levels",
+        description=(
+            "The key levels over time from recordings: spot, net GEX, zero gamma, call and "
+            "put wall, max pain, gamma regime and coverage every --every, each computed "
+            "exactly as `gextui snapshot --replay DIR --at T` computes it (same book, same "
+            "core). Days run in parallel (one process per CPU); a progress bar goes to stderr."
+        ),
+        epilog=(
+            "examples:\n"
+            "  gextui levels ~/.local/share/gextui/recordings --ticker SPX\n"
+            "  gextui levels DIR --ticker SPX --from 2026-11-02 --to 2026-11-27 --every 15m "
+            "--csv > spx.csv\n"
+            "  gextui levels DIR --expiry 0dte --every 1m --parquet spx-0dte.parquet\n\n"
+            "Sample times are on the --every grid of New York time (09:30, 09:35, ...) inside "
+            "each recording. Output: a table on stdout (net GEX in $bn per 1 %% move), or "
+            "--csv / --parquet (dollars; empty = undefined)."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("dir", type=Path, metavar="DIR", help="a recordings directory or partition")
+    p.add_argument("--ticker", type=_ticker, default=None, help="only this ticker")
+    p.add_argument(
+        "--from", dest="first", type=_date, default=None, metavar="DATE",
+        help="first trading date, YYYY-MM-DD (default: the first recorded)",
+    )  # fmt: skip
+    p.add_argument(
+        "--to", dest="last", type=_date, default=None, metavar="DATE",
+        help="last trading date, YYYY-MM-DD, inclusive (default: the last recorded)",
+    )  # fmt: skip
+    p.add_argument(
+        "--every", type=_duration, default=300.0, metavar="STEP",
+        help="time between samples: 30s, 5m (default), 1h",
+    )  # fmt: skip
+    p.add_argument(
+        "--expiry", type=_expiry, default="all", metavar="SEL",
+        help="expirations: 0dte, next, week, month, all (default), ex-next or YYYY-MM-DD",
+    )  # fmt: skip
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--csv", action="store_true", help="CSV on stdout instead of a table")
+    out.add_argument("--parquet", type=Path, metavar="OUT", help="write a Parquet file")
+    p.add_argument(
+        "--workers", type=int, default=None, metavar="N",
+        help="processes (default: one per CPU)",
+    )  # fmt: skip
+    return p
+
+
+def run_levels(argv: Sequence[str]) -> int:
+    args = levels_parser().parse_args(argv)
+    from gextui.store import levels
+    from gextui.store.schema import RecordingError
+
+    if args.first and args.last and args.first > args.last:
+        _fail(f"--from {args.first} is after --to {args.last}")
+    cpus = levels.default_workers()
+    if args.workers is not None and not 1 <= args.workers <= cpus:
+        _fail(f"--workers: expected 1 to {cpus} (this machine's CPUs), not {args.workers}")
+    workers = args.workers or cpus
+    try:
+        tasks = levels.plan_tasks(
+            args.dir, ticker=args.ticker, first=args.first, last=args.last,
+            every=args.every, expiry=args.expiry, workers=workers,
+        )  # fmt: skip
+        bar = levels.Progress(sum(len(t.times) for t in tasks), sys.stderr)
+        series = levels.level_series(tasks, workers=workers, progress=bar.advance)
+    except RecordingError as exc:
+        _fail(str(exc))
+    if args.parquet is not None:
+        try:
+            series.write_parquet(args.parquet)
+        except OSError as exc:
+            _fail(f"cannot write {args.parquet}: {exc.strerror or type(exc).__name__}")
+    elif args.csv:
+        sys.stdout.write(series.write_csv(float_precision=None))
+    else:
+        print(levels.to_table(series))
+    return 0
 
 
 # --------------------------------------------------------------------------- feeds
@@ -764,6 +857,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_replay(args[1:])
         if args and args[0] == "record":
             return run_record(args[1:])
+        if args and args[0] == "levels":
+            return run_levels(args[1:])
         return run_monitor(args)
     except KeyboardInterrupt:
         return 130
