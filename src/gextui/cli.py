@@ -125,12 +125,10 @@ def _expiry(text: str) -> str:
 
 
 def _ticker(text: str) -> str:
-    from gextui.core.symbols import TickerError, ticker_name
-
-    try:
-        return ticker_name(text)
-    except TickerError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+    t = text.strip().upper()
+    if not t or not t.replace(".", "").replace("/", "").isalnum() or len(t) > 12:
+        raise argparse.ArgumentTypeError(f"not a ticker: {text!r}")
+    return t
 
 
 def _clock(text: str) -> time:
