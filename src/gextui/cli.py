@@ -42,6 +42,8 @@ subcommands:
                         or SIGTERM; see `gextui record --help`
   gextui levels DIR     the levels over time from recordings (table, CSV, Parquet);
                         see `gextui levels --help`
+  gextui compact DIR --date D
+                        merge a day's minute segments into few large files
 
 sources:
   auto        tastytrade when TT_SECRET and TT_REFRESH are set (environment, ./.env or
@@ -515,6 +517,70 @@ def run_levels(argv: Sequence[str]) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- compact
+def compact_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="gextui compact",
+        description=(
+            "Merge a recorded day's minute segments into a few large Parquet files (row groups "
+            "of ~1M rows in time order, files up to ~1 GB), for object storage and query "
+            "engines. Replay, seeks and `snapshot --replay --at` give exactly the same after; "
+            "checkpoints stay. Crash safe: new files are written aside and swapped in, old "
+            "ones removed last (run it again to finish an interrupted run)."
+        ),
+        epilog=(
+            "examples:\n"
+            "  gextui compact ~/.local/share/gextui/recordings --date 2026-11-24\n"
+            "  gextui compact DIR --date 2026-11-24 --ticker SPX\n\n"
+            "Compact finished days only: a recorder still writing the day adds minute "
+            "segments beside the compacted files (they stay readable)."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("dir", type=Path, metavar="DIR", help="a recordings directory or partition")
+    p.add_argument("--date", type=_date, required=True, help="the trading date, YYYY-MM-DD")
+    p.add_argument("--ticker", type=_ticker, default=None, help="only this ticker")
+    return p
+
+
+def run_compact(argv: Sequence[str]) -> int:
+    args = compact_parser().parse_args(argv)
+    import time as _time
+
+    from gextui.report import fmt_size
+    from gextui.store.compact import compact_partition
+    from gextui.store.reader import find_recordings
+    from gextui.store.schema import RecordingError
+
+    try:
+        refs = find_recordings(args.dir)
+        if args.ticker:
+            refs = [r for r in refs if r.ticker == args.ticker] or _fail(
+                f"no {args.ticker} in the recordings at {args.dir}"
+            )
+        days = sorted({r.day for r in refs})
+        refs = [r for r in refs if r.day == args.date.isoformat()]
+        if not refs:
+            span = days[0] if len(days) == 1 else f"{days[0]} to {days[-1]}"
+            have = f" (it has {span})" if days else ""
+            _fail(f"no recording of {args.date} at {args.dir}{have}")
+        for ref in refs:
+            t0 = _time.perf_counter()
+            res = compact_partition(ref.path)
+            secs = _time.perf_counter() - t0
+            print(
+                f"{ref.ticker} {ref.day}: {res.segments_before} segments → {res.files_after} "
+                f"file{'s' if res.files_after != 1 else ''}, {res.events:,} events, "
+                f"{fmt_size(res.bytes_before)} → {fmt_size(res.bytes_after)} in {secs:.1f} s",
+                file=sys.stderr,
+            )
+    except RecordingError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"cannot compact: {exc.strerror or type(exc).__name__} (nothing lost)")
+    return 0
+
+
 # --------------------------------------------------------------------------- feeds
 def make_feed(
     source: str,
@@ -857,6 +923,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_record(args[1:])
         if args and args[0] == "levels":
             return run_levels(args[1:])
+        if args and args[0] == "compact":
+            return run_compact(args[1:])
         return run_monitor(args)
     except KeyboardInterrupt:
         return 130

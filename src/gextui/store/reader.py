@@ -89,10 +89,18 @@ class SegmentInfo:
     last_batch: int
     batches: int
     events: int
+    # a minute inside a compacted file (``gextui compact``): ``path`` is the compacted file,
+    # the minute is its batches first_batch..last_batch, ``minute`` the original segment name
+    minute: str | None = None
 
     @property
     def checkpoint(self) -> Path:
-        return self.path.with_name(STATE_PREFIX + self.path.name[len(SEGMENT_PREFIX) :])
+        name = self.minute if self.minute is not None else self.path.name
+        return self.path.with_name(STATE_PREFIX + name[len(SEGMENT_PREFIX) :])
+
+    @property
+    def compacted(self) -> bool:
+        return self.minute is not None
 
 
 GAP_SUFFIX = "-gap"  # state-<stamp>-gap.parquet: the bridge checkpoint after lost batches
@@ -229,18 +237,25 @@ class Recording:
     # ------------------------------------------------------------------ index
     def _index(self) -> list[SegmentInfo]:
         out: list[SegmentInfo] = []
+        replaced: set[str] = set()  # files a compacted file holds (left by an interrupted swap)
         for p in sorted(self.path.iterdir()):
             if not _is_segment(p):
                 continue  # temp files are dot-prefixed and never match
             try:
-                out.append(self._segment_info(p))
+                meta = read_gextui_metadata(p)
+                if meta.get("compacted") == "1":
+                    out.extend(_compacted_minutes(p, meta))
+                    replaced.update(json.loads(meta["sources"]))
+                else:
+                    out.append(self._segment_info(p, meta))
             except Exception as err:
                 self._warn(p, f"unreadable segment ({_brief(err)}); skipped")
+        out = [s for s in out if s.compacted or s.path.name not in replaced]
+        out = [s for s in out if not (s.compacted and s.path.name in replaced)]
         out.sort(key=lambda s: (s.first_batch, s.first_time, s.path.name))
         return out
 
-    def _segment_info(self, p: Path) -> SegmentInfo:
-        meta = read_gextui_metadata(p)
+    def _segment_info(self, p: Path, meta: dict[str, str]) -> SegmentInfo:
         if {"first_time", "last_time", "first_batch", "last_batch"} <= meta.keys():
             return SegmentInfo(
                 p,
@@ -370,6 +385,9 @@ class Recording:
     ) -> pl.DataFrame | None:
         if seg.path in self._damaged:
             return None
+        if seg.compacted:  # one minute of a compacted file: its batches only
+            lo, hi = seg.first_batch, seg.last_batch
+            batches = (max(lo, batches[0]), min(hi, batches[1])) if batches else (lo, hi)
         try:
             if batches is None and after is None and until is None:
                 frame = pl.read_parquet(seg.path)
@@ -526,6 +544,25 @@ class Recording:
         for batch in reset_batches(state, when_empty=self.to_utc(at)):
             book.apply(batch)
         return book
+
+
+def _compacted_minutes(p: Path, meta: dict[str, str]) -> list[SegmentInfo]:
+    """The original minute segments a compacted file holds (its ``gextui.minutes``)."""
+    out = []
+    for name, t0, t1, b0, b1, n, e in json.loads(meta["minutes"]):
+        out.append(
+            SegmentInfo(
+                p,
+                datetime.fromisoformat(t0),
+                datetime.fromisoformat(t1),
+                int(b0),
+                int(b1),
+                int(n),
+                int(e),
+                minute=str(name),
+            )
+        )
+    return out
 
 
 def _hms(moment: datetime) -> str:
