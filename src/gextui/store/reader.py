@@ -61,6 +61,7 @@ from gextui.store.state import RecordedState, advance, reset_batches, state_from
 _TICKER_RE = re.compile(r"^ticker=(.+)$")
 _DATE_RE = re.compile(r"^date=(\d{4}-\d{2}-\d{2})$")
 _STAMP_RE = re.compile(r"^events-(\d{8}T\d{6}Z)")
+FOLD_LIMIT = 4_000_000  # events checkpoint_states folds past a checkpoint before it gives up
 
 
 class RecordingTickerError(RecordingError):
@@ -494,25 +495,43 @@ class Recording:
                     f"the state at {_hms(cut)} misses the events lost in the gap "
                     f"{_hms(gap.after)}–{_hms(gap.before)} (no checkpoint after it)"
                 )
+        frames = []  # the segments after the checkpoint, folded in one pass
         for seg in segs[start:]:
             if seg.first_time > cut:
                 continue
             frame = self._read(seg, None, None, cut if seg.last_time > cut else None)
-            if frame is None:
-                continue
-            state = advance(state, frame)
+            if frame is not None:
+                frames.append(frame)
+        if frames:
+            state = advance(state, pl.concat(frames, how="vertical"))
         return state
 
     def checkpoint_states(self, until: datetime | time) -> Iterator[tuple[datetime, RecordedState]]:
-        """(time, state) at the end of every segment up to ``until`` that has a readable
-        checkpoint, oldest first: the recording's state once a minute, for a cheap look back
-        (a replay rebuilds its history from these after a seek)."""
+        """(time, state) at the end of every segment with events up to ``until``, oldest
+        first: the recording's state once a minute, for a cheap look back (a replay rebuilds
+        its history from these after a seek). A segment with a checkpoint gives it; one
+        without (the recorder writes one only every few minutes when they are sparse, see
+        :data:`~gextui.store.recorder.CHECKPOINT_RATIO`) is folded forward from the one before
+        — at most :data:`FOLD_LIMIT` events past a checkpoint, never across a gap without
+        its bridge."""
         cut = self.to_utc(until)
-        for seg in self.segments:
+        gaps = {g.index: g for g in self.gaps}
+        state: RecordedState | None = RecordedState(self.underlying_symbol)
+        folded = 0
+        for i, seg in enumerate(self.segments):
             if seg.last_time > cut:
                 break
-            state = self._load_checkpoint(seg)
-            if state is not None:
+            if i in gaps:
+                state = self._load_bridge(gaps[i])  # None: nothing until the next checkpoint
+                folded = 0
+            loaded = self._load_checkpoint(seg) if seg.events else None
+            if loaded is not None:
+                state, folded = loaded, 0
+            elif state is not None and seg.events:
+                folded += seg.events
+                frame = self._read(seg, None, None) if folded <= FOLD_LIMIT else None
+                state = None if frame is None else advance(state, frame)
+            if state is not None and seg.events:
                 yield seg.last_time, state
 
     def bridge_batches(self, gap: Gap) -> list[EventBatch]:

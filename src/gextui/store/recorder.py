@@ -72,6 +72,14 @@ class ChainLike(Protocol):
 
 
 MINUTE: Final = timedelta(minutes=1)
+#: A state checkpoint is written after a segment once the events since the previous one reach
+#: CHECKPOINT_RATIO × the rows of the state (one per contract and event kind): checkpoints
+#: then cost about 1/CHECKPOINT_RATIO of the events, and a seek folds at most that many
+#: events past one. A busy chain (SPX: ≈ 1.3 M events a minute for ≈ 90 k state rows) still
+#: gets one every minute; a sparse stream (a simulated day at 60×) one every few minutes.
+CHECKPOINT_RATIO: Final = 4.0
+#: A state this small is checkpointed after every segment with events (a few kB).
+CHECKPOINT_MIN_ROWS: Final = 1_000
 
 
 class Recorder:
@@ -92,6 +100,7 @@ class Recorder:
         underlying_symbol: str | None = None,
         background: bool = True,
         checkpoints: bool = True,
+        checkpoint_ratio: float = CHECKPOINT_RATIO,
         max_buffer_events: int = 4_000_000,
     ) -> None:
         self.root = Path(root_dir).expanduser() if root_dir else default_recordings_dir()
@@ -108,6 +117,8 @@ class Recorder:
         self.underlying_symbol = und
         self.source = src
         self.checkpoints = checkpoints
+        self.checkpoint_ratio = checkpoint_ratio
+        self._since_checkpoint = 0  # events written since the last checkpoint (writer side)
         self.max_buffer_events = max_buffer_events
         self.errors: list[str] = []
         self.warnings: list[str] = []
@@ -254,6 +265,7 @@ class Recorder:
         self._next_seq = 0
         self._state = RecordedState(self.underlying_symbol)
         self._bridge = None
+        self._since_checkpoint = 0
         instruments = self.instruments
         created = datetime.now(UTC).isoformat()
         if (part / CHAIN_FILE).exists() or any(part.glob(f"{SEGMENT_PREFIX}*{PARQUET_SUFFIX}")):
@@ -331,6 +343,12 @@ class Recorder:
             # a minute without events (a closed market) changes no state: no checkpoint (a
             # seek folds from the one before, reading only empty segments)
             self._state = advance(self._state, frame)
+            self._since_checkpoint += events
+            rows = self._state.options.height + 1
+            due = self._since_checkpoint >= self.checkpoint_ratio * rows
+            if not due and rows > CHECKPOINT_MIN_ROWS:
+                return  # a seek folds these minutes from the checkpoint before
+            self._since_checkpoint = 0
             ck = part / (STATE_PREFIX + name[len(SEGMENT_PREFIX) :] + PARQUET_SUFFIX)
             ck_meta = {"segment": target.name, "last_batch": meta["last_batch"]}
             try:
@@ -350,6 +368,7 @@ class Recorder:
         except OSError:
             return
         self._bridge = None
+        self._since_checkpoint = 0
 
 
 def _free_name(part: Path, base: str) -> str:
@@ -371,4 +390,4 @@ def _read_created(part: Path) -> str | None:
     return str(value) if value else None
 
 
-__all__ = ["Recorder", "default_recordings_dir"]
+__all__ = ["CHECKPOINT_MIN_ROWS", "CHECKPOINT_RATIO", "Recorder", "default_recordings_dir"]
