@@ -114,7 +114,7 @@ async def run(seconds: float, size: tuple[int, int], key_interval: float) -> dic
                     f"book version {book.version if book else None}, "
                     f"snapshot {app.snapshot is not None}, painted {chart.painted}, "
                     f"view {app.view_state}, error {app._error!r}, "
-                    f"compute running {app._compute_running}, chart running {app._chart_running}"
+                    f"compute running {app.computing}, chart running {app._chart_running}"
                 )
         open_seconds = time.perf_counter() - t_open
         book = app.book

@@ -16,6 +16,10 @@ A missing file means all defaults. Every key is optional::
     redraw_hz = 5.0
     # seconds without any batch from the feed before the top line says STALE
     stale_seconds = 10.0
+    # every watched ticker streams all its expirations (0); N > 0 limits the live
+    # subscription to expirations within N days, to save bandwidth (views of later
+    # expirations then show them without data)
+    subscribe_days = 0
     # first view: metric gex | dex | vex | cex, basis oi | volume
     metric = "gex"
     basis = "oi"
@@ -68,6 +72,7 @@ from typing import Any, Final
 
 from gextui.core.alerts import AlertRules, AlertRulesError
 from gextui.core.expiry import ExpirySelectionError, parse_selection
+from gextui.core.symbols import TickerError, ticker_name
 
 METRICS: Final[tuple[str, ...]] = ("gex", "dex", "vex", "cex")
 BASES: Final[tuple[str, ...]] = ("oi", "volume")
@@ -87,7 +92,17 @@ THEMES: Final[Mapping[str, Mapping[str, str]]] = {
     },
 }
 _HEX_RE: Final = re.compile(r"^#[0-9a-fA-F]{6}$")
-_TICKER_RE: Final = re.compile(r"^[A-Za-z/$^][A-Za-z0-9./$^]{0,11}$")
+
+
+def _ticker_names(values: Any) -> tuple[str, ...]:
+    """The tickers by the one ticker rule (:func:`gextui.core.symbols.ticker_name`)."""
+    out = []
+    for t in values:
+        try:
+            out.append(ticker_name(str(t)))
+        except TickerError:
+            raise SettingsError(f"tickers: {t!r} is not a ticker symbol") from None
+    return tuple(dict.fromkeys(out))
 
 
 class SettingsError(ValueError):
@@ -133,6 +148,7 @@ class Settings:
     strike_pct: float = 0.0
     redraw_hz: float = 5.0
     stale_seconds: float = 10.0
+    subscribe_days: int = 0  # 0: every expiration streams; N: those within N days
     metric: str = "gex"
     basis: str = "oi"
     colors: Colors = field(default_factory=Colors)
@@ -149,8 +165,11 @@ class Settings:
         if not self.tickers:
             raise SettingsError("tickers: give at least one ticker")
         for t in self.tickers:
-            if not isinstance(t, str) or not _TICKER_RE.match(t):
-                raise SettingsError(f"tickers: {t!r} is not a ticker symbol")
+            try:
+                if not isinstance(t, str) or ticker_name(t) != t:
+                    raise TickerError(t)
+            except TickerError:
+                raise SettingsError(f"tickers: {t!r} is not a ticker symbol") from None
         try:
             parse_selection(self.expiry)
         except (ExpirySelectionError, AttributeError) as exc:
@@ -164,6 +183,11 @@ class Settings:
         _number("strike_pct", self.strike_pct, 0.0, 100.0)
         _number("redraw_hz", self.redraw_hz, 1.0, 30.0)
         _number("stale_seconds", self.stale_seconds, 1.0, 3600.0)
+        days = self.subscribe_days
+        if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= 3650:
+            raise SettingsError(
+                f"subscribe_days: expected 0 (every expiration) to 3650 days, got {days!r}"
+            )
         if self.metric not in METRICS:
             raise SettingsError(
                 f"metric: expected one of {', '.join(METRICS)}, got {self.metric!r}"
@@ -230,7 +254,7 @@ class Settings:
                 tickers = [tickers]
             if not isinstance(tickers, list):
                 raise SettingsError("tickers: expected a list of ticker symbols")
-            kw["tickers"] = tuple(str(t).upper() for t in tickers)
+            kw["tickers"] = _ticker_names(tickers)
         if isinstance(kw.get("expiry"), str):
             kw["expiry"] = kw["expiry"].strip().lower()
         for name in ("strike_pct", "redraw_hz", "stale_seconds"):
@@ -252,7 +276,7 @@ class Settings:
         if unknown:
             raise SettingsError(f"unknown setting(s): {', '.join(sorted(unknown))}")
         if "tickers" in kw:
-            kw["tickers"] = tuple(str(t).upper() for t in kw["tickers"])
+            kw["tickers"] = _ticker_names(kw["tickers"])
         if "expiry" in kw:
             kw["expiry"] = str(kw["expiry"]).strip().lower()
         return replace(self, **kw)

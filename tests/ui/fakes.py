@@ -21,7 +21,7 @@ import numpy as np
 import polars as pl
 
 from gextui.core.chain import make_instruments
-from gextui.core.events import EventBatch
+from gextui.core.events import EventBatch, Reset
 from gextui.core.expiry import NEW_YORK, years_to_settlement
 from gextui.core.greeks import delta, gamma
 from gextui.core.symbols import streamer_symbol
@@ -147,8 +147,9 @@ def make_batch(
             },
             schema={"symbol": pl.String, "open_interest": pl.Float64, "prev_close": pl.Float64},
         )
-    meta = {"reset": "1"} if reset else {}
-    return EventBatch(time=when, greeks=greeks, summary=summary, trades=trades, meta=meta)
+    return EventBatch(
+        time=when, greeks=greeks, summary=summary, trades=trades, reset=Reset() if reset else None
+    )
 
 
 class FakeRecorder:
@@ -167,6 +168,8 @@ class FakeSession:
         self.emitted = 0
         if recorder:
             self.recorder = FakeRecorder()
+            self.recorded_bytes = FakeRecorder.bytes_written
+            self.recorder_error: str | None = None
 
     @property
     def chain(self) -> ChainInfo:

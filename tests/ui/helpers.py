@@ -53,6 +53,6 @@ async def settle(pilot: Pilot[None], app: GexApp, *, version: int | None = None)
             continue
         if app.is_running and not app.paused:
             app._redraw()
-        if chart.painted == app.view_state and app._chart_job is None and not app._chart_running:
+        if chart.painted == app.view_state and app.chart_idle:
             break
     await pilot.pause()

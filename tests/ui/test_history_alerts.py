@@ -106,7 +106,7 @@ async def step(
     for _ in range(400):
         await pilot.pause(0.01)
         snap = app.snapshot
-        if snap is not None and snap.as_of == batch.time and not app._compute_running:
+        if snap is not None and snap.as_of == batch.time and not app.computing:
             break
     else:
         raise AssertionError(f"the snapshot of {batch.time} never came")

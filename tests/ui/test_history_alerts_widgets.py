@@ -41,6 +41,7 @@ from gextui.ui.history_panel import (
     steps,
     time_ticks,
 )
+from gextui.ui.render_loop import RenderLoop
 
 from .helpers import text_of
 
@@ -271,7 +272,7 @@ class PanelsApp(App[None]):
     CSS = "HistoryPanel { height: 20; } AlertsPanel { height: 10; }"
 
     def compose(self) -> ComposeResult:
-        yield HistoryPanel(id="history")
+        yield HistoryPanel(RenderLoop(self), id="history")
         yield AlertsPanel(id="alerts")
 
 

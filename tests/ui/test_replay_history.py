@@ -42,9 +42,9 @@ async def test_seek_rebuilds_the_history_from_the_recording(tmp_path: Path) -> N
     async with app.run_test(size=(120, 40)) as pilot:
         for _ in range(500):
             await pilot.pause(0.02)
-            if app._feed_ended:
+            if app.monitor.status("SPY").ended:
                 break
-        assert app._feed_ended  # played to the end
+        assert app.monitor.status("SPY").ended  # played to the end
         await pilot.press("left")  # seek back one minute
         target = recording.end_time - timedelta(minutes=1)  # type: ignore[operator]
         want = [t for t, _ in recording.checkpoint_states(target) if t < target]

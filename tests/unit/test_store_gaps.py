@@ -152,7 +152,7 @@ async def test_replay_crosses_the_gap_with_a_reset(
     book = session.chain.new_book()
     resets = 0
     async for batch in session.events():
-        if batch.meta.get("reset") == "1":
+        if batch.reset is not None and batch.reset.first:
             resets += 1
             book = session.chain.new_book()
         book.apply(batch)

@@ -30,7 +30,7 @@ def recorded(tmp_path: Path) -> tuple[Path, list[EventBatch]]:
 
 def consume(book: ChainBook, session: ReplaySession, batch: EventBatch) -> ChainBook:
     """What the UI does: a fresh book on a reset, then apply."""
-    if batch.meta.get("reset"):
+    if batch.reset is not None and batch.reset.first:
         book = session.chain.new_book()
     book.apply(batch)
     return book
@@ -82,9 +82,9 @@ async def test_seek_forward_and_back_resets_to_book_at(
     normal_since = 0
     async for batch in session.events():
         book = consume(book, session, batch)
-        if batch.meta.get("reset") == "1":
-            assert batch.meta["at"] == targets[-1].isoformat()  # type: ignore[attr-defined]
-            in_group = int(batch.meta["reset_batches"])
+        if batch.reset is not None and batch.reset.first:
+            assert batch.reset.at == targets[-1]
+            in_group = batch.reset.total
         if in_group:
             in_group -= 1
             if in_group == 0:  # the group is applied: the book is the state at the target
@@ -117,15 +117,15 @@ async def test_start_yields_reset_group_then_continuation(
     session = await feed.open("SPX")
     it = session.events()
     first = await it.__anext__()
-    assert first.meta["reset"] == "1"
+    assert first.reset is not None and first.reset.first
     book = consume(session.chain.new_book(), session, first)
-    for _ in range(int(first.meta["reset_batches"]) - 1):
+    for _ in range(first.reset.total - 1):
         book = consume(book, session, await it.__anext__())
     target = batches[77].time + timedelta(milliseconds=1)
     assert session.position == target
     assert_frame_equal(book.frame(), book_at(root, "SPX", target).frame())
     nxt = await it.__anext__()
-    assert nxt.time == batches[78].time and not nxt.meta.get("reset")
+    assert nxt.time == batches[78].time and nxt.reset is None
     await session.aclose()
 
 
@@ -180,5 +180,7 @@ async def test_root_with_several_days(tmp_path: Path) -> None:
     session = await ReplayFeed(tmp_path, start=day2 + timedelta(hours=2), paced=False).open("SPX")
     assert session.recording.day == "2026-11-25"
     got = [b async for b in session.events()]
-    assert got[0].meta["reset"] == "1"  # start past the end: clamped, the state at the end
+    assert (
+        got[0].reset is not None and got[0].reset.first
+    )  # start past the end: clamped, the state at the end
     assert session.position == session.end_time

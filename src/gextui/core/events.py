@@ -11,6 +11,10 @@ missing data never overwrites good data in the ChainBook.
 * ``quotes``  – bid, ask
 
 ``time`` is the event time of the batch (timezone-aware, UTC): it is the book's as-of time.
+
+``reset`` (a :class:`Reset`, or None) marks a *reset group*: batches that together bring a
+fresh book to a whole state (a replay seek, a file read again). The consumer starts a fresh
+book on ``reset.first``, and should not show it before ``reset.last`` (half a state).
 """
 
 from __future__ import annotations
@@ -75,6 +79,32 @@ def conform(kind: str, frame: pl.DataFrame) -> pl.DataFrame:
 
 
 @dataclass(frozen=True, slots=True)
+class Reset:
+    """Part ``part`` (1-based) of a reset group of ``total`` batches; ``at`` is the moment the
+    state belongs to (a replay seek's target), when there is one; ``gap`` says the group
+    bridges a gap in a recording (the state after it, nothing before it is spliced in)."""
+
+    part: int = 1
+    total: int = 1
+    at: datetime | None = None
+    gap: bool = False
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.part <= self.total:
+            raise ValueError(f"reset part {self.part} of {self.total}")
+
+    @property
+    def first(self) -> bool:
+        """The batch that starts the group: the consumer starts a fresh book here."""
+        return self.part == 1
+
+    @property
+    def last(self) -> bool:
+        """The batch that completes the group: the book is whole again."""
+        return self.part == self.total
+
+
+@dataclass(frozen=True, slots=True)
 class EventBatch:
     """One aggregation period of events (see module docstring for the columns)."""
 
@@ -84,6 +114,30 @@ class EventBatch:
     trades: pl.DataFrame | None = None
     quotes: pl.DataFrame | None = None
     meta: Mapping[str, str] = field(default_factory=dict)
+    reset: Reset | None = None
+
+    @classmethod
+    def from_frames(
+        cls,
+        time: datetime,
+        frames: Mapping[str, pl.DataFrame],
+        *,
+        meta: Mapping[str, str] | None = None,
+        reset: Reset | None = None,
+    ) -> EventBatch:
+        """A batch of ``frames`` by kind (keys from :data:`KINDS`; others are an error)."""
+        unknown = set(frames) - set(KINDS)
+        if unknown:
+            raise ValueError(f"unknown event kinds: {', '.join(sorted(unknown))}")
+        return cls(
+            time=time,
+            greeks=frames.get("greeks"),
+            summary=frames.get("summary"),
+            trades=frames.get("trades"),
+            quotes=frames.get("quotes"),
+            meta=meta if meta is not None else {},
+            reset=reset,
+        )
 
     def frames(self) -> dict[str, pl.DataFrame]:
         """The non-empty frames of this batch by kind."""
@@ -102,4 +156,4 @@ class EventBatch:
     def conformed(self) -> EventBatch:
         """A copy whose frames all have the canonical schemas (for storage)."""
         kw = {k: conform(k, f) for k, f in self.frames().items()}
-        return EventBatch(time=self.time, meta=self.meta, **kw)
+        return EventBatch.from_frames(self.time, kw, meta=self.meta, reset=self.reset)

@@ -27,6 +27,24 @@ class SymbolError(ValueError):
     """A string that is neither a dxFeed nor an OCC option symbol."""
 
 
+class TickerError(ValueError):
+    """A string that cannot be a ticker."""
+
+
+MAX_TICKER_LENGTH = 12
+_TICKER_RE = re.compile(r"^[A-Z0-9][A-Z0-9./]*$")
+
+
+def ticker_name(text: str) -> str:
+    """The one ticker rule of gextui: ``" spx"`` → ``"SPX"``, ``"^SPX"`` / ``"$SPX"`` →
+    ``"SPX"``, ``"brk/b"`` → ``"BRK/B"``; letters, digits, ``.`` and ``/``, at most
+    :data:`MAX_TICKER_LENGTH` characters; :class:`TickerError` (one line) otherwise."""
+    name = text.strip().upper().lstrip("^$")
+    if not name or len(name) > MAX_TICKER_LENGTH or not _TICKER_RE.match(name):
+        raise TickerError(f"not a ticker: {text.strip()!r}")
+    return name
+
+
 @dataclass(frozen=True, slots=True)
 class OptionSymbol:
     root: str

@@ -21,9 +21,9 @@ Switching ticker closes one session and opens another; a feed may keep a cache a
 from __future__ import annotations
 
 import enum
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
 import polars as pl
@@ -117,8 +117,77 @@ class ReloadableSession(Protocol):
     """A session over data that can be read again on request (a CBOE file on disk)."""
 
     def request_reload(self) -> None:
-        """Read the source again now; the next batch (``meta["reset"] == "1"``) carries it."""
+        """Read the source again now; the next batch (``batch.reset`` set) carries it."""
         ...
+
+
+@runtime_checkable
+class ReplayControl(Protocol):
+    """A session over a recording that the user can play, pause, seek and speed up."""
+
+    @property
+    def start_time(self) -> datetime: ...
+
+    @property
+    def end_time(self) -> datetime: ...
+
+    @property
+    def position(self) -> datetime:
+        """Event time of the last batch yielded (or of a seek's target)."""
+        ...
+
+    @property
+    def paused(self) -> bool: ...
+
+    def pause(self) -> None: ...
+
+    def resume(self) -> None: ...
+
+    @property
+    def speed(self) -> float: ...
+
+    @speed.setter
+    def speed(self, value: float) -> None: ...
+
+    def seek(self, delta: timedelta) -> datetime | None:
+        """Move by ``delta``; the next batches are a reset group (``batch.reset``)."""
+        ...
+
+
+@runtime_checkable
+class RecordedHistory(Protocol):
+    """A session that can rebuild the level history before a moment (a replay's recording:
+    one book per recorded minute) and says where the recording came from."""
+
+    @property
+    def origin(self) -> str:
+        """The recorded source ("simulated", "tastytrade", …)."""
+        ...
+
+    def books_before(self, until: datetime) -> Iterator[ChainBook]:
+        """A book at each recorded checkpoint before ``until``, in time order."""
+        ...
+
+
+@runtime_checkable
+class RecordingStatus(Protocol):
+    """A session that records what it streams (``--record``)."""
+
+    @property
+    def recorded_bytes(self) -> int: ...
+
+    @property
+    def recorder_error(self) -> str | None:
+        """One line about the latest recording failure (None while recording works)."""
+        ...
+
+
+@runtime_checkable
+class SessionWarnings(Protocol):
+    """A session with warnings to show once (damaged files skipped, …)."""
+
+    @property
+    def warnings(self) -> list[str]: ...
 
 
 @runtime_checkable

@@ -5,7 +5,7 @@ ticker (tab) per file, each parsed once up front so a bad file is a one-line err
 monitor opens. A session yields its file's chain, then watches the file: when it changes on
 disk (a new download, checked every ``poll`` seconds by size and modification time) or when
 :meth:`WatchedFileSession.request_reload` asks (the monitor's ``r``), it reads it again and
-yields the new chain as a reset batch (``meta["reset"] == "1"``: the consumer starts a fresh
+yields the new chain as a reset batch (``batch.reset``: the consumer starts a fresh
 book from ``session.chain``, which already describes the new contracts). A file that has
 become unreadable, or holds another ticker now, keeps the chain on screen and says why in the
 status.
@@ -20,7 +20,7 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
-from gextui.core.events import EventBatch
+from gextui.core.events import EventBatch, Reset
 from gextui.feeds.base import (
     ChainInfo,
     FeedError,
@@ -116,7 +116,7 @@ class WatchedFileSession:
         self._status = FeedStatus(FeedState.LIVE, _as_of_text(parsed))
         self.reloads += 1
         batch = parsed.batch
-        return replace(batch, meta={**batch.meta, "reset": "1", "reset_batches": "1"})
+        return replace(batch, reset=Reset())
 
     async def set_expirations(self, expirations: Sequence[date] | None) -> None:
         """The file holds every expiration already."""

@@ -28,10 +28,11 @@ is forwarded to the inner session.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from gextui.core.events import EventBatch
@@ -75,6 +76,8 @@ class RecordingSession:
         self._error: str | None = None
         self._error_count = 0
         self._closed = False
+        self.idle = False  # the last batch was outside the session (not recorded)
+        self._was_idle = False
 
     # ------------------------------------------------------------------ recording
     @property
@@ -84,6 +87,11 @@ class RecordingSession:
     @property
     def recorder(self) -> Recorder:
         return self._recorder
+
+    @property
+    def recorded_bytes(self) -> int:
+        """Bytes the recorder has written (segments and checkpoints)."""
+        return int(self._recorder.bytes_written)
 
     @property
     def closed(self) -> bool:
@@ -113,6 +121,17 @@ class RecordingSession:
             self._errors_seen = len(errors)
 
     def _record(self, batch: EventBatch) -> None:
+        in_session = self._feed.in_session
+        if in_session is not None and not in_session(batch.time):
+            self.idle = True
+            if not self._was_idle:
+                # the session just ended: its last minute goes to disk now, not when the
+                # next session's first batch arrives
+                self._was_idle = True
+                with contextlib.suppress(Exception):
+                    self._recorder.flush(wait=False)
+            return
+        self.idle = self._was_idle = False
         if self._feed.skip_empty and batch.n_events == 0:
             return  # a closed market's heartbeat: nothing to keep
         try:
@@ -168,11 +187,20 @@ class RecordingFeed:
     :func:`~gextui.store.schema.default_recordings_dir`)."""
 
     def __init__(
-        self, feed: Feed, root: str | Path | None = None, *, skip_empty: bool = False
+        self,
+        feed: Feed,
+        root: str | Path | None = None,
+        *,
+        skip_empty: bool = False,
+        in_session: Callable[[datetime], bool] | None = None,
     ) -> None:
-        """``skip_empty``: batches without events (outside market hours) are not written."""
+        """``skip_empty``: batches without events (outside market hours) are not written.
+        ``in_session``: when given, only batches whose (event) time it accepts are written
+        (``gextui record``: the regular session, :func:`~gextui.feeds.sim_market.
+        is_market_open`); the first batch after the session flushes the recorder."""
         self.inner = feed
         self.skip_empty = skip_empty
+        self.in_session = in_session
         self.root = Path(root).expanduser() if root else default_recordings_dir()
         self._recorders: dict[str, Recorder] = {}
         self._sessions: list[RecordingSession] = []

@@ -16,14 +16,14 @@ target), :attr:`~ReplaySession.start_time` / :attr:`~ReplaySession.end_time`,
 :attr:`~ReplaySession.warnings` (damaged files skipped, to show the user).
 
 **Reset protocol.** After a seek (and first of all when ``start`` is given) the session yields
-*reset batches* before anything else: the first has ``meta["reset"] == "1"`` (plus
-``meta["reset_batches"]`` = how many follow in the group, including itself, and ``meta["at"]``
-= the target time, ISO 8601). On seeing ``meta["reset"]`` the consumer must make a *fresh*
+*reset batches* before anything else: each carries ``batch.reset``, a
+:class:`~gextui.core.events.Reset` (part i of n, ``at`` = the target time). On
+``reset.first`` the consumer must make a *fresh*
 ChainBook (``session.chain.new_book()``) and apply this and the following batches as usual;
 once the group is applied the book equals exactly the book that applied every recorded batch
 with time ≤ the target (values and per-symbol ``updated`` times; see
-:mod:`gextui.store.state`). The later batches of the group carry ``meta["reset_part"] = "i/N"``
-(a UI may defer redrawing until the last one). Normal batches with time > target follow.
+:mod:`gextui.store.state`). A UI may defer redrawing until ``reset.last``. Normal batches
+with time > target follow.
 When the recording ends, ``events()`` returns; after a seek it may be called again.
 """
 
@@ -32,11 +32,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from time import monotonic
 
+from gextui.core.chain import ChainBook
 from gextui.core.events import EventBatch
 from gextui.core.expiry import NEW_YORK
 from gextui.feeds.base import (
@@ -54,6 +55,7 @@ from gextui.store.reader import (
     open_recording,
 )
 from gextui.store.schema import RecordingError, to_utc
+from gextui.store.state import reset_batches
 
 CHUNK_BATCHES = 5  # batches read at a time (a few seconds of events), one chunk prefetched
 
@@ -139,6 +141,22 @@ class ReplaySession:
     @property
     def warnings(self) -> list[str]:
         return self.recording.warnings
+
+    @property
+    def origin(self) -> str:
+        """The recorded source ("simulated", "tastytrade", …)."""
+        return str(self.recording.source or "")
+
+    def books_before(self, until: datetime) -> Iterator[ChainBook]:
+        """A fresh book at each recorded checkpoint (one a minute) before ``until``: what a
+        replay's level history is rebuilt from after a seek."""
+        for when, state in self.recording.checkpoint_states(until):
+            if when >= until:
+                break
+            book = self.recording.new_book()
+            for batch in reset_batches(state, when_empty=when):
+                book.apply(batch)
+            yield book
 
     @property
     def paused(self) -> bool:

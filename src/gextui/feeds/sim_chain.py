@@ -48,7 +48,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import math
-import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Final
@@ -59,11 +58,10 @@ import polars as pl
 
 from gextui.core.chain import make_instruments
 from gextui.core.expiry import NEW_YORK, settlement_time
-from gextui.core.symbols import streamer_symbols
+from gextui.core.symbols import TickerError, streamer_symbols, ticker_name
 from gextui.feeds.base import UnknownTickerError
 
 F64Array = npt.NDArray[np.float64]
-_TICKER_RE: Final = re.compile(r"^[A-Z][A-Z0-9]{0,9}$")
 DAY_YEARS: Final = 1.0 / 365.0
 OTM_PUT_WEIGHT: Final = 1.2  # open interest of OTM puts relative to OTM calls
 ITM_CALL_WEIGHT: Final = 0.5
@@ -177,14 +175,12 @@ def known_profiles() -> tuple[TickerProfile, ...]:
 
 
 def normalise_ticker(ticker: str) -> str:
-    """Upper-case, stripped ticker; :class:`UnknownTickerError` unless 1–10 letters/digits
-    starting with a letter."""
-    text = ticker.strip().upper()
-    if not _TICKER_RE.match(text):
-        raise UnknownTickerError(
-            f"not a ticker: {ticker!r} (use letters and digits, e.g. SPX, SPY, AAPL)"
-        )
-    return text
+    """The core's ticker rule (:func:`~gextui.core.symbols.ticker_name`);
+    :class:`UnknownTickerError` for a name that cannot be a ticker."""
+    try:
+        return ticker_name(ticker)
+    except TickerError as exc:
+        raise UnknownTickerError(f"{exc} (use letters and digits, e.g. SPX, SPY, AAPL)") from None
 
 
 def name_hash(ticker: str) -> int:

@@ -53,6 +53,7 @@ from tastytrade.utils import TastytradeError
 
 from gextui.core.chain import make_instruments
 from gextui.core.events import EventBatch
+from gextui.core.symbols import TickerError, ticker_name
 from gextui.credentials import Credentials
 from gextui.feeds.base import (
     ChainInfo,
@@ -127,8 +128,13 @@ T = TypeVar("T")
 
 
 def normalise_ticker(ticker: str) -> str:
-    """``" spx"`` → ``"SPX"``; ``"^SPX"`` / ``"$SPX"`` → ``"SPX"``."""
-    return ticker.strip().upper().lstrip("^$")
+    """``" spx"`` → ``"SPX"``; ``"^SPX"`` / ``"$SPX"`` → ``"SPX"`` (the core's ticker rule,
+    :func:`~gextui.core.symbols.ticker_name`; a name that cannot be a ticker is
+    :class:`UnknownTickerError`)."""
+    try:
+        return ticker_name(ticker)
+    except TickerError as exc:
+        raise UnknownTickerError(str(exc)) from None
 
 
 def _one_line(text: str, limit: int = 160) -> str:

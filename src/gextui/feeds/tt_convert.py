@@ -91,4 +91,4 @@ def to_batch(
     frames = {kind: events_frame(kind, evs) for kind, evs in events.items() if evs}
     if not frames:
         return None
-    return EventBatch(time=time or datetime.now(UTC), meta=dict(meta or {}), **frames)
+    return EventBatch.from_frames(time or datetime.now(UTC), frames, meta=dict(meta or {}))

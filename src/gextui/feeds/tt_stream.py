@@ -357,7 +357,7 @@ class WatchedStreamer(DXLinkStreamer):
         if frame.height:
             self.events += frame.height
             self.batches.append(
-                EventBatch(time=datetime.now(UTC), meta=self._meta, **{kind: frame})
+                EventBatch.from_frames(datetime.now(UTC), {kind: frame}, meta=self._meta)
             )
             self._data_arrived(now, kind, frame["symbol"])
 

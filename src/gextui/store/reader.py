@@ -535,19 +535,19 @@ class Recording:
                 yield seg.last_time, state
 
     def bridge_batches(self, gap: Gap) -> list[EventBatch]:
-        """The reset group (meta ``reset``, ``gap``) that carries a replay across ``gap``: the
-        state after the lost batches, from its bridge checkpoint; [] when there is none."""
+        """The reset group (``reset.gap``) that carries a replay across ``gap``: the state
+        after the lost batches, from its bridge checkpoint; [] when there is none."""
         state = self._load_bridge(gap)
         if state is None:
             return []
         when = gap.bridge_time or gap.before
-        return reset_batches(state, when_empty=when, meta={"at": when.isoformat(), "gap": "1"})
+        return reset_batches(state, when_empty=when, at=when, gap=True)
 
     def reset_batches(self, at: datetime | time) -> list[EventBatch]:
-        """Batches that bring a fresh book to the state at ``at``; the first has
-        ``meta["reset"] == "1"``."""
+        """Batches that bring a fresh book to the state at ``at`` (a reset group: each has
+        ``reset``, :class:`~gextui.core.events.Reset`, with ``reset.at`` = ``at``)."""
         cut = self.to_utc(at)
-        return reset_batches(self.state_at(cut), when_empty=cut, meta={"at": cut.isoformat()})
+        return reset_batches(self.state_at(cut), when_empty=cut, at=cut)
 
     def new_book(self, source: str = "replay") -> ChainBook:
         return ChainBook(

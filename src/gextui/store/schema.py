@@ -200,7 +200,7 @@ def frame_to_batches(frame: pl.DataFrame) -> list[EventBatch]:
             mask = kinds == kind
             if mask.any():
                 frames[kind] = part.filter(mask).select(list(SCHEMAS[kind]))
-        out.append(EventBatch(time=moment, meta=meta, **frames))
+        out.append(EventBatch.from_frames(moment, frames, meta=meta))
     return out
 
 

@@ -32,7 +32,7 @@ from typing import Final
 import polars as pl
 
 from gextui.core.chain import ROUTES, VALUE_BOUNDS, ChainBook, UnderlyingState
-from gextui.core.events import KINDS, SCHEMAS, EventBatch
+from gextui.core.events import KINDS, SCHEMAS, EventBatch, Reset
 from gextui.store.schema import (
     RECORD_SCHEMA,
     TIME_DTYPE,
@@ -136,7 +136,7 @@ def _advance_underlying(u: UnderlyingState, rows: pl.DataFrame) -> UnderlyingSta
         frames = {
             k: part.filter(kinds == k).select(list(SCHEMAS[k])) for k in KINDS if (kinds == k).any()
         }
-        book.apply(EventBatch(time=part["time"][0], meta={}, **frames))
+        book.apply(EventBatch.from_frames(part["time"][0], frames))
     return book.underlying
 
 
@@ -263,16 +263,22 @@ def _seed_mid(u: UnderlyingState) -> pl.DataFrame | None:
 
 
 def reset_batches(
-    state: RecordedState, *, when_empty: datetime, meta: Mapping[str, str] | None = None
+    state: RecordedState,
+    *,
+    when_empty: datetime,
+    at: datetime | None = None,
+    gap: bool = False,
+    meta: Mapping[str, str] | None = None,
 ) -> list[EventBatch]:
     """EventBatches that bring a fresh ChainBook to ``state`` (see module docstring).
 
-    The first batch carries ``meta={"reset": "1", "reset_batches": N, **meta}``, the others
-    ``{"reset_part": "i/N"}``. An empty state gives one empty batch at ``when_empty``.
+    Batch i of n carries ``reset=Reset(i, n, at=at, gap=gap)`` (see
+    :class:`~gextui.core.events.Reset`) and the first one ``meta``. An empty state gives one
+    empty batch at ``when_empty``.
     """
-    head = {"reset": "1", **(meta or {})}
+    head = dict(meta or {})
     if state.as_of is None:
-        return [EventBatch(time=when_empty, meta={**head, "reset_batches": "1"})]
+        return [EventBatch(time=when_empty, meta=head, reset=Reset(1, 1, at=at, gap=gap))]
     as_of = state.as_of
     opts = state.options.with_columns(
         pl.col("time")
@@ -309,6 +315,6 @@ def reset_batches(
         if i == n - 1:
             for kind, uf in u_frames.items():
                 frames[kind] = pl.concat([frames[kind], uf]) if kind in frames else uf
-        batch_meta = {**head, "reset_batches": str(n)} if i == 0 else {"reset_part": f"{i + 1}/{n}"}
-        out.append(EventBatch(time=moment, meta=batch_meta, **frames))
+        reset = Reset(i + 1, n, at=at, gap=gap)
+        out.append(EventBatch.from_frames(moment, frames, meta=head if i == 0 else {}, reset=reset))
     return out

@@ -1,11 +1,14 @@
 """The terminal monitor: ``GexApp(feed, tickers, settings=..., expiry=...).run()``.
 
-Data flow: a feed worker (one per open ticker, group ``feed``) applies each EventBatch to the
-ticker's :class:`~gextui.core.chain.ChainBook` (kept per ticker, so coming back to a ticker
-continues its book). A timer at ``settings.redraw_hz`` recomputes
-:func:`~gextui.core.exposure.compute_exposure` only when the book's version or a view setting
-changed, updates the text widgets inside ``batch_update()``, and hands the chart drawing
-(plotext, 5–20 ms) to a thread. Every key redraws at once, without waiting for the timer.
+Data flow: the app is the screen of a :class:`~gextui.monitor.Monitor` (the Textual-free
+controller): the monitor streams every ticker of the watchlist all the time (one task each,
+run in the ``feed`` worker), keeps their books, history and alerts. A timer at
+``settings.redraw_hz`` (and every key) starts one *step* off the event loop: the exposure of
+the ticker on screen at the selected expiry (recomputed only when its book or the view
+changed) and the history / alert observation of every other ticker. The step posts a
+:class:`SnapshotReady` message (coalescing: a slow screen skips stale ones); its handler sets
+the ``data`` reactives the widgets render themselves from, and hands the chart pictures to the
+shared "newest job wins" :class:`~gextui.ui.render_loop.RenderLoop` (a thread).
 
 Errors from the feed (unknown ticker, bad credentials…) are notifications and a red status
 note; the app stays on what it had.
@@ -13,16 +16,13 @@ note; the app stays on what it had.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import gc
 import math
-import threading
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar, Final
@@ -32,13 +32,13 @@ from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.reactive import reactive
 from textual.strip import Strip
 
 from gextui.alert_cmd import spawn_alert_command
-from gextui.core.alerts import RULE_KINDS, Alert, AlertKind, LevelMonitor
+from gextui.core.alerts import RULE_KINDS, Alert, AlertKind
 from gextui.core.chain import ChainBook
-from gextui.core.events import EventBatch
 from gextui.core.expiry import (
     SELECTIONS,
     ExpirySelectionError,
@@ -48,19 +48,12 @@ from gextui.core.expiry import (
     selection_note,
     step_selection,
 )
-from gextui.core.exposure import (
-    ExposureSnapshot,
-    compute_exposure,
-    exposure_by_expiration,
-    live_expirations,
-)
-from gextui.core.history import LevelSample
-from gextui.feeds.base import Feed, FeedError, FeedSession, ReloadableSession, Source
-from gextui.feeds.replay import ReplaySession
+from gextui.core.exposure import ExposureSnapshot, exposure_by_expiration
+from gextui.core.symbols import TickerError, ticker_name
+from gextui.feeds.base import Feed, FeedSession, Source
+from gextui.monitor import Monitor, Notice, TickerPhase, ViewResult
 from gextui.settings import METRICS, Colors, KeySpec, Settings, check_keymap
-from gextui.store.reader import Recording
 from gextui.store.schema import data_dir
-from gextui.store.state import reset_batches
 from gextui.ui.alerts_panel import AlertsPanel
 from gextui.ui.chart import (
     BarData,
@@ -74,31 +67,28 @@ from gextui.ui.chart import (
 )
 from gextui.ui.commands import GexCommands
 from gextui.ui.history_panel import HistoryPanel
+from gextui.ui.overview import overview_row, render_overview
+from gextui.ui.render_loop import RenderLoop
 from gextui.ui.screens import ExpiryPicker, HelpScreen, TickerPrompt
 from gextui.ui.widgets import (
     SELECTION_LABELS,
     ExpiryBar,
+    ExpiryData,
+    LevelsData,
     LevelsPanel,
+    OverviewTable,
     ProfileChart,
     ReplayBar,
+    ReplayData,
+    StatusData,
     StatusInfo,
     StatusLine,
     StrikeChart,
+    TabsData,
     TickerTabs,
-    expiry_text,
-    levels_text,
-    replay_text,
-    status_text,
-    tabs_text,
     text_to_strips,
 )
 
-RATE_WINDOW: Final = 5.0  # seconds of batches behind the events/s figure
-# the history and the alerts wait until a chain has filled in: while the coverage (contracts
-# with greeks and open interest) still climbs by more than this from one snapshot to the next
-# — a feed's first seconds — the walls and zero gamma jump around for no market reason
-WARMUP_STEP: Final = 0.01
-FULL_COVERAGE: Final = 0.99
 SPEEDS: Final = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 
 
@@ -123,7 +113,7 @@ Rendered = tuple[Text, list[Strip]]
 def _render_job(
     job: ChartJob, bars_needed: bool = True, profile_needed: bool = True
 ) -> tuple[Rendered | None, Rendered | None]:
-    """In a thread: plotext → Rich text → Textual strips, for the charts that changed."""
+    """In a thread: Rich text → Textual strips, for the charts that changed."""
     out_bars = None
     if bars_needed:
         bars = render_bars(job.bars, *job.bar_size, job.colors)
@@ -134,6 +124,18 @@ def _render_job(
         out_prof = (prof, text_to_strips(prof, job.profile_size[0]))
     collect_plotext_garbage()
     return out_bars, out_prof
+
+
+class SnapshotReady(Message):
+    """A step of the monitor finished (``result``: the view's snapshot, or None before the
+    first data). Coalescing: a newer one replaces one still queued."""
+
+    def __init__(self, result: ViewResult | None) -> None:
+        super().__init__()
+        self.result = result
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, SnapshotReady)
 
 
 class GexApp(App[None]):
@@ -189,6 +191,10 @@ class GexApp(App[None]):
         Binding("comma", "narrow('alt')", "Narrower strikes", id="range.narrow_alt", show=False),
         Binding("c", "recenter", "Centre", id="view.center"),
         Binding("r", "reload", "Reload file", id="file.reload"),
+        Binding("0", "toggle_overview", "Overview", id="view.overview"),
+        Binding("up", "overview_move(-1)", "Overview: up", id="overview.up", show=False),
+        Binding("down", "overview_move(1)", "Overview: down", id="overview.down", show=False),
+        Binding("enter", "overview_open", "Open ticker", id="overview.open", show=False),
     ]
 
     ticker: reactive[str] = reactive("", init=False)
@@ -202,6 +208,8 @@ class GexApp(App[None]):
     show_history: reactive[bool] = reactive(False, init=False)
     show_alerts: reactive[bool] = reactive(False, init=False)
     paused: reactive[bool] = reactive(False, init=False)
+    show_overview: reactive[bool] = reactive(False, init=False)
+    overview_index: reactive[int] = reactive(0, init=False)
 
     def __init__(
         self,
@@ -221,54 +229,45 @@ class GexApp(App[None]):
         self.settings = settings or Settings()
         self.notice = notice
         self.alert_cmd = alert_cmd or self.settings.alerts.command
-        # intraday history of the levels (by event time) and the alert rules
-        self.monitor = LevelMonitor(self.settings.alerts)
-        self._coverage: dict[str, float] = {}  # last coverage seen per ticker (warm-up)
-        self._warming: dict[str, bool] = {}  # per ticker: the chain is still filling in
-        self._error_clears = False  # the top-line error goes with the next batch
-        self._history_gen: dict[str, int] = {}  # replay history rebuilds, per ticker
-        names = [t.strip().upper() for t in tickers if t.strip()] or list(self.settings.tickers)
+        names: list[str] = []
+        for raw in tickers or self.settings.tickers:
+            with contextlib.suppress(TickerError):
+                names.append(ticker_name(raw))
+        names = list(dict.fromkeys(names)) or list(self.settings.tickers)
         self.feed = feed
-        self.tickers: list[str] = list(dict.fromkeys(names))
+        #: the controller: every ticker's stream, book, history, alerts and status
+        self.monitor = Monitor(
+            feed,
+            names,
+            rules=self.settings.alerts,
+            clock=clock,
+            stale_seconds=self.settings.stale_seconds,
+            subscribe_days=self.settings.subscribe_days,
+        )
+        self.render_loop = RenderLoop(self)
         self._clock = clock
-        self._books: dict[str, ChainBook] = {}
-        self._session: FeedSession | None = None
-        self._session_ticker = ""
-        self._pending = ""
-        self._error = ""
+        self._error = ""  # a display error, or a ticker that could not open
+        self._error_batches = -1  # the error goes once more batches than this were applied
         self._snapshot: ExposureSnapshot | None = None
-        self._snap_key: tuple[object, ...] = ()
-        self._observed_key: tuple[object, ...] = ()
         self._live_exps: list[date] = []
         self._center: float | None = None
         self._last_bars: BarData | None = None
-        self._chart_job: ChartJob | None = None
-        self._chart_running = False
         self._requested_key: tuple[object, ...] = ()
-        self._rates: deque[tuple[float, int]] = deque()
-        self._last_batch_at: float | None = None
-        self._feed_ended = ""
+        self._step_running = False
+        self._step_wanted = False
         self._pending_redraw = False
+        self._previous_ticker = ""
         check_keymap(self.settings.keys, self.keymap_specs())
         self._keymap = dict(self.settings.keys)
-        self._reset_pending = False  # inside a replay reset group: do not redraw yet
-        self._seeked = asyncio.Event()
-        self._compute_running = False
-        self._compute_wanted = False
-        self._painted_keys: dict[str, object] = {}
-        # ChainBook.apply runs in a thread (polars releases the GIL); the lock keeps the
-        # frozen copies the exposure thread works on consistent
-        self._book_lock = threading.Lock()
-        # counters for tests and the bench
-        self.snapshots_computed = 0
-        self.frames = 0  # repaints that changed something on screen
+        self._chart_error = False
         self._gc_frozen = False
         self._shown_bars_key: tuple[object, ...] = ()
         self._shown_prof_key: tuple[object, ...] | None = None
-        self._frame_dirty = False
+        self._chart_pending: tuple[object, ...] | None = None
+        # counters for tests and the bench
+        self.frames = 0  # repaints that changed something on screen
         self.chart_paints = 0
-        self.batches_applied = 0
-        self.set_reactive(GexApp.ticker, self.tickers[0])
+        self.set_reactive(GexApp.ticker, names[0] if names else "SPX")
         initial_expiry = expiry if expiry is not None else self.settings.expiry
         self.set_reactive(GexApp.expiry, parse_selection(initial_expiry))
         self.set_reactive(GexApp.metric, self.settings.metric)
@@ -281,11 +280,12 @@ class GexApp(App[None]):
         yield StatusLine(id="status")
         yield TickerTabs(id="tabs")
         yield ExpiryBar(id="expiries")
+        yield OverviewTable(id="overview")
         with Horizontal(id="body"):
             with Vertical(id="charts"):
                 yield StrikeChart(id="strike-chart")
                 yield ProfileChart(id="profile-chart")
-                yield HistoryPanel(id="history-panel")
+                yield HistoryPanel(self.render_loop, id="history-panel")
             yield LevelsPanel(id="levels")
         yield AlertsPanel(id="alerts-log")
         yield ReplayBar(id="replay")
@@ -300,27 +300,34 @@ class GexApp(App[None]):
         self.query_one(ProfileChart).display = False
         self.query_one(HistoryPanel).display = False
         self.query_one(AlertsPanel).display = False
+        self.query_one(OverviewTable).display = False
         if self.notice:
             # short: the toast sits over the chart's value axis
             self.notify(self.notice, title="gextui", severity="warning", timeout=6)
         self.set_interval(1.0 / self.settings.redraw_hz, self._tick)
-        self._open(self.ticker, previous="", added=False)
+        self._run_monitor()
         self._redraw()
 
     async def on_unmount(self) -> None:
-        """Close the session and the feed (the app owns the feed once it runs)."""
+        """Stop the streams and close the feed (the app owns the feed once it runs)."""
         self.workers.cancel_group(self, "feed")
-        session = self._session
-        if session is not None:
-            with contextlib.suppress(Exception):
-                await session.aclose()
         with contextlib.suppress(Exception):
             await self.feed.aclose()
 
     def on_resize(self) -> None:
         self.call_after_refresh(self._redraw)
 
+    @work(group="feed", exclusive=True, exit_on_error=False)
+    async def _run_monitor(self) -> None:
+        """Every ticker of the watchlist streams, all the time (see :class:`Monitor`)."""
+        await self.monitor.run()
+
     # ------------------------------------------------------------------ properties
+    @property
+    def tickers(self) -> list[str]:
+        """The watchlist (tab order)."""
+        return self.monitor.tickers
+
     @property
     def is_replay(self) -> bool:
         return self.feed.source is Source.REPLAY
@@ -328,7 +335,7 @@ class GexApp(App[None]):
     @property
     def book(self) -> ChainBook | None:
         """The ChainBook of the ticker on screen (None until it opened)."""
-        return self._books.get(self.ticker)
+        return self.monitor.book(self.ticker)
 
     @property
     def snapshot(self) -> ExposureSnapshot | None:
@@ -337,7 +344,25 @@ class GexApp(App[None]):
 
     @property
     def session(self) -> FeedSession | None:
-        return self._session
+        return self.monitor.session(self.ticker)
+
+    @property
+    def snapshots_computed(self) -> int:
+        return self.monitor.snapshots_computed
+
+    @property
+    def batches_applied(self) -> int:
+        return self.monitor.batches_applied()
+
+    @property
+    def computing(self) -> bool:
+        """A monitor step is running (tests wait for it)."""
+        return self._step_running
+
+    @property
+    def chart_idle(self) -> bool:
+        """No chart picture waits to be drawn (tests and the bench wait for it)."""
+        return self._chart_pending is None and not self.render_loop.pending("chart")
 
     @property
     def view_state(self) -> tuple[object, ...]:
@@ -353,235 +378,45 @@ class GexApp(App[None]):
             self.show_profile,
         )
 
-    # ------------------------------------------------------------------ feed
-    def switch_ticker(self, name: str) -> None:
-        """Show ``name`` (adding a tab if new) and stream it; errors keep the current one."""
-        name = name.strip().upper()
-        if not name:
+    # ------------------------------------------------------------------ watchlist
+    def switch_ticker(self, text: str) -> None:
+        """Show ``text`` (adding it to the watchlist, where it starts streaming, if new);
+        a name that cannot be a ticker is an error line, the screen stays."""
+        try:
+            name = self.monitor.add(text)
+        except TickerError as exc:
+            self.notify(str(exc), title="Add ticker", severity="error", timeout=8)
             return
-        if name == self.ticker and self._session_ticker == name:
-            return
-        added = name not in self.tickers
-        if added:
-            self.tickers.append(name)
-        previous = self.ticker
-        if name in self._books:  # show the cached book at once
+        if name != self.ticker:
+            self._previous_ticker = self.ticker
             self.ticker = name
-        self._pending = name if name != self._session_ticker else ""
-        self._open(name, previous=previous, added=added)
         self._redraw()
 
-    @work(group="open", exclusive=True, exit_on_error=False)
-    async def _open(self, name: str, previous: str, added: bool) -> None:
-        self._pending = name
-        try:
-            session = await self.feed.open(name)
-        except FeedError as exc:
-            self._open_failed(name, previous, added, str(exc))
-            return
-        except Exception as exc:  # an unexpected bug in a feed: say so, keep running
-            self._open_failed(name, previous, added, f"unexpected error: {exc!r}")
-            return
-        self._pending = ""
-        self._error = ""
-        self._feed_ended = ""
-        self._rates.clear()
-        self._last_batch_at = None
-        self._session = session
-        self._session_ticker = name
-        self._stream(name, session)
-        if self.ticker != name:
-            self.ticker = name
-        else:
-            self._redraw()
+    def _take_notices(self) -> None:
+        """Show what the monitor has to say (failed opens, feed errors, warnings)."""
+        for n in self.monitor.take_notices():
+            self._show_notice(n)
+        if self.ticker not in self.monitor.tickers and self.monitor.tickers:
+            # the ticker on screen could not open (and is gone): back to the one before
+            back = self._previous_ticker
+            self.ticker = back if back in self.monitor.tickers else self.monitor.tickers[0]
 
-    def _open_failed(self, name: str, previous: str, added: bool, message: str) -> None:
-        self._pending = ""
-        self._error = f"{name}: {message}"
-        self._error_clears = True  # the next good update of the ticker on screen clears it
-        self.notify(message, title=f"Cannot open {name}", severity="error", timeout=8)
-        if added and name in self.tickers and len(self.tickers) > 1:
-            self.tickers.remove(name)
-        if self.ticker == name and previous and previous != name:
-            self.ticker = previous
-        self._redraw()
-
-    def _book_for(self, name: str, session: FeedSession) -> ChainBook:
-        cached = self._books.get(name)
-        ins = session.chain.instruments
-        if cached is not None and cached.instruments["symbol"].sort().equals(
-            ins["symbol"].sort()
-        ):  # same contracts (order-independent): keep the cached book
-            return cached
-        book = session.chain.new_book()
-        self._books[name] = book
-        return book
-
-    @work(group="feed", exclusive=True, exit_on_error=False)
-    async def _stream(self, name: str, session: FeedSession) -> None:
-        book = self._book_for(name, session)
-        hinted_without_clock = book.as_of is None
-        await self._send_hint(session, book)
-        bad_batches = 0
-        replay = hasattr(session, "seek")
-        for warning in getattr(session, "warnings", None) or []:
-            self.notify(str(warning), title="recording", severity="warning")
-        try:
-            while True:
-                async for batch in session.events():
-                    meta = batch.meta
-                    if meta.get("reset") == "1":
-                        book = session.chain.new_book()
-                        self._books[name] = book
-                        self._reset_levels(name)  # a seek: the alert state restarts here
-                        if isinstance(session, ReplaySession) and "at" in meta:
-                            # ... and the history is rebuilt from the recording up to it
-                            target = datetime.fromisoformat(meta["at"])
-                            self._rebuild_history(name, session.recording, target)
-                        self._reset_pending = meta.get("reset_batches", "1") != "1"
-                    elif "reset_part" in meta:
-                        part, _, total = meta["reset_part"].partition("/")
-                        self._reset_pending = part != total
-                    try:
-                        await asyncio.to_thread(self._apply, book, batch)
-                    except Exception as exc:
-                        bad_batches += 1
-                        if bad_batches == 1:
-                            self.notify(f"bad batch skipped: {exc!r}", severity="warning")
-                        continue
-                    self.batches_applied += 1
-                    self._note_batch(batch.n_events)
-                    if hinted_without_clock and book.as_of is not None:
-                        hinted_without_clock = False  # now the feed's own clock is known
-                        await self._send_hint(session, book)
-                self._reset_pending = False
-                if not replay:
-                    self._feed_ended = "feed ended"
-                    break
-                # a replay at its end: wait for a seek, then play on
-                self._feed_ended = "end of recording (← / → to seek)"
-                self._redraw()
-                self._seeked.clear()
-                await self._seeked.wait()
-                self._feed_ended = ""
-        except FeedError as exc:
-            self._error = f"{name}: {exc}"
-            self.notify(str(exc), title=f"{name} feed", severity="error", timeout=8)
-        except Exception as exc:
-            self._error = f"{name}: unexpected feed error {exc!r}"
-            self.notify(f"{exc!r}", title=f"{name}: unexpected feed error", severity="error")
-        finally:
-            if self._session is session:
-                self._session = None
-                self._session_ticker = ""
-            with contextlib.suppress(Exception):
-                await session.aclose()
-
-    def _rebuild_history(self, name: str, recording: Recording, target: datetime) -> None:
-        """After a replay seek: the history of ``name`` before ``target``, one sample per
-        recorded minute (the recording's checkpoints), on the alerts' fixed selection; put in
-        front of what the replay samples from ``target`` on. A later seek discards it."""
-        self._history_gen[name] = generation = self._history_gen.get(name, 0) + 1
-        selection = self.monitor.rules.expiry
-
-        def job() -> list[LevelSample]:
-            out: list[LevelSample] = []
-            for when, state in recording.checkpoint_states(target):
-                if when >= target:
-                    break
-                book = recording.new_book()
-                for batch in reset_batches(state, when_empty=when):
-                    book.apply(batch)
-                out.append(LevelSample.from_snapshot(compute_exposure(book, selection)))
-            return out
-
-        async def run() -> None:
-            try:
-                samples = await asyncio.to_thread(job)
-            except Exception as exc:  # a damaged recording: the history starts at the seek
-                self.log.warning(f"history rebuild failed: {exc!r}")
-                return
-            if self._history_gen.get(name) == generation:
-                self.monitor.history(name).backfill(samples)
-                self._redraw()
-
-        self.run_worker(run(), group=f"history-{name}", exclusive=True, exit_on_error=False)
-
-    def _apply(self, book: ChainBook, batch: EventBatch) -> None:
-        with self._book_lock:
-            book.apply(batch)
-
-    def _frozen(self, book: ChainBook) -> ChainBook:
-        with self._book_lock:
-            return book.copy()  # later apply calls do not touch it
-
-    def _compute_job(
-        self, book: ChainBook, expiry: str
-    ) -> tuple[ExposureSnapshot, list[date], ExposureSnapshot]:
-        """In a thread: freeze the book (under the lock) and compute its exposure for the view
-        and for the alerts' fixed selection (``[alerts] expiry``; one computation when they
-        are the same)."""
-        frozen = self._frozen(book)
-        snap = compute_exposure(frozen, expiry)
-        watched = self.monitor.rules.expiry
-        alert_snap = snap if watched == expiry else compute_exposure(frozen, watched)
-        return snap, live_expirations(frozen, snap.as_of), alert_snap
-
-    def _note_batch(self, n_events: int) -> None:
-        if self._error and self._error_clears:
-            self._error = ""  # e.g. a ticker that could not open: told once, then gone
-            self._error_clears = False
-        now = self._clock()
-        self._last_batch_at = now
-        self._rates.append((now, n_events))
-        while self._rates and now - self._rates[0][0] > RATE_WINDOW:
-            self._rates.popleft()
-
-    def events_per_second(self) -> float | None:
-        if len(self._rates) < 2:
-            return None
-        span = self._rates[-1][0] - self._rates[0][0]
-        if span <= 0:
-            return None
-        return sum(n for _, n in list(self._rates)[1:]) / span
-
-    async def _send_hint(self, session: FeedSession, book: ChainBook) -> None:
-        """Tell the feed which expirations are on screen (None: all)."""
-        dates: list[date] | None = None
-        if self.expiry != "all":
-            # the feed's clock once data came (simulated / replayed time), else the wall clock
-            moment = book.as_of or datetime.now(UTC)
-            with contextlib.suppress(ExpirySelectionError):
-                live = live_expirations(book, moment)
-                # an empty list is "no options" (e.g. 0DTE on a day without one), not "all"
-                dates = select_expirations(live, self.expiry, moment)
-        try:
-            await session.set_expirations(dates)
-        except FeedError as exc:
-            self.notify(str(exc), severity="warning")
-        except Exception as exc:
-            self.notify(f"set_expirations failed: {exc!r}", severity="warning")
-
-    @work(group="hint", exclusive=True, exit_on_error=False)
-    async def _hint(self) -> None:
-        session, book = self._session, self.book
-        if session is not None and book is not None and self._session_ticker == self.ticker:
-            await self._send_hint(session, book)
+    def _show_notice(self, n: Notice) -> None:
+        timeout = 8 if n.severity == "error" else 6
+        self.notify(n.message, title=n.title, severity=n.severity, timeout=timeout)
+        if n.severity == "error" and n.ticker:
+            self._error = f"{n.ticker}: {n.message}"
+            self._error_batches = self.monitor.batches_applied()
 
     # ------------------------------------------------------------------ redraw
     def _tick(self) -> None:
-        """The redraw timer: recompute when the book changed (the result repaints when it
-        is ready); otherwise repaint what may have changed (clock, STALE, replay bar)."""
+        """The redraw timer: a monitor step (its result repaints), and a repaint of what
+        may have changed meanwhile (clock, STALE, replay bar)."""
         self._pending_redraw = False
         if not self.is_running:
             return
-        try:
-            started = self._recompute()
-        except Exception as exc:  # never a traceback over the screen
-            self._error = f"display error: {exc!r}"
-            started = False
-        if not started:
-            self._paint()
+        self._start_step()
+        self._paint()
 
     def request_redraw(self) -> None:
         """Redraw soon (after the current message), coalescing several requests."""
@@ -589,186 +424,190 @@ class GexApp(App[None]):
             self._pending_redraw = True
             self.call_later(self._redraw)
 
-    def _recompute(self) -> bool:
-        """Start an exposure computation (off the loop, on a frozen copy of the book) when
-        the book changed (unless paused) or the ticker / expiry changed. True if started
-        (its completion repaints)."""
-        book = self.book
-        if book is None or book.version == 0:
-            if self._snapshot is not None and self._snapshot.ticker != self.ticker:
-                self._snapshot = None
-                self._snap_key = ()
-            return False
-        view_key = (self.ticker, self.expiry, id(book))
-        data_key = book.version
-        snap = self._snapshot
-        if self._reset_pending and snap is not None and snap.ticker == self.ticker:
-            return False  # a replay reset group is half applied: keep the last picture
-        same_view = bool(self._snap_key) and self._snap_key[0] == view_key
-        if same_view and self._snap_key[1] == data_key:
-            return False
-        if same_view and self.paused and self._observed_key == (view_key, data_key):
-            return False  # paused: this version already went to the history and alerts
-        if self._compute_running:
-            self._compute_wanted = True
-            return False
-        self._compute_running = True
-        self.run_worker(
-            self._compute(book, self.expiry, view_key, data_key),
-            group="compute",
-            exit_on_error=False,
-        )
-        return True
-
-    async def _compute(
-        self, book: ChainBook, expiry: str, view_key: tuple[object, ...], data_key: int
-    ) -> None:
-        try:
-            snap, live, alert_snap = await asyncio.to_thread(self._compute_job, book, expiry)
-        except ExpirySelectionError as exc:
-            self.notify(str(exc), severity="error")
-            self.expiry = "all"
-            return
-        except Exception as exc:
-            self._error = f"exposure error: {exc!r}"
-            self.notify(f"{exc!r}", title="exposure computation failed", severity="error")
-            return
-        finally:
-            self._compute_running = False
-        current = self.book
-        shown = bool(self._snap_key) and self._snap_key[0] == view_key
-        if current is not None and self.paused and shown:
-            # the screen stays frozen, but history and alerts keep following the market
-            self._observed_key = (view_key, data_key)
-            self._observe(alert_snap)
-        elif current is not None and (self.ticker, self.expiry, id(current)) == view_key:
-            self._snapshot = snap
-            self._snap_key = (view_key, data_key)
-            self._live_exps = live
-            self.snapshots_computed += 1
-            self._observe(alert_snap)
-            self._paint()
-        if self._compute_wanted:
-            self._compute_wanted = False
-            self._recompute()
-
     def _redraw(self) -> None:
-        """Recompute if needed (async) and repaint what is on screen now."""
+        """A monitor step now (async) and a repaint of what is on screen now."""
         self._pending_redraw = False
         if not self.is_running:
             return
+        self._start_step()
+        self._paint()
+
+    def _start_step(self) -> None:
+        if self._step_running:
+            self._step_wanted = True
+            return
+        self._step_running = True
+        self.run_worker(self._step(), group="compute", exit_on_error=False)
+
+    async def _step(self) -> None:
+        """One monitor step: the view's snapshot (computed only when something changed),
+        then every other ticker's history and alerts; posts :class:`SnapshotReady`."""
         try:
-            self._recompute()
-        except Exception as exc:  # never a traceback over the screen
-            self._error = f"display error: {exc!r}"
-            self.log.error(f"recompute failed: {exc!r}")
+            while True:
+                self._step_wanted = False
+                ticker, expiry = self.ticker, self.expiry
+                result = None
+                try:
+                    result = await self.monitor.view(ticker, expiry, paused=self.paused)
+                except ExpirySelectionError as exc:
+                    self.notify(str(exc), severity="error")
+                    self.expiry = "all"
+                except Exception as exc:
+                    self._error = f"exposure error: {exc!r}"
+                    self.notify(f"{exc!r}", title="exposure computation failed", severity="error")
+                try:
+                    await self.monitor.observe(eager=(ticker,))
+                except Exception as exc:
+                    self.log.error(f"observation failed: {exc!r}")
+                self.post_message(SnapshotReady(result))
+                if not self._step_wanted:
+                    break
+        finally:
+            self._step_running = False
+
+    def on_snapshot_ready(self, message: SnapshotReady) -> None:
+        result = message.result
+        if result is not None and (result.ticker, result.expiry) == (self.ticker, self.expiry):
+            if result.snapshot is not self._snapshot:
+                self._snapshot = result.snapshot
+                self._live_exps = list(result.expirations)
+        elif result is None and self.book is None:
+            self._snapshot = None
+        for alert in self.monitor.take_alerts():
+            self._deliver(alert)
+        self._take_notices()
         self._paint()
 
     def _paint(self) -> None:
         if not self.is_running:
             return
-        self._frame_dirty = False
+        told = self._error and self._error_batches >= 0
+        if told and self.monitor.batches_applied() > self._error_batches:
+            self._error, self._error_batches = "", -1  # told once, then gone
         try:
             with self.batch_update():
                 self._paint_text()
-                self._request_charts()
-            if self._frame_dirty:
-                self.frames += 1
+                if not self.show_overview:
+                    self._request_charts()
         except Exception as exc:  # never a traceback over the screen
             self._error = f"display error: {exc!r}"
             self.log.error(f"redraw failed: {exc!r}")
 
+    def _set(self, widget: Any, data: object) -> None:
+        """Give ``widget`` new data (it renders itself; equal data repaints nothing)."""
+        if widget.data != data:
+            widget.data = data
+            self.frames += 1
+
     def _status_info(self) -> StatusInfo:
+        ticker = self.ticker
+        st = self.monitor.status(ticker)
+        snap = self._snapshot if self._snapshot and self._snapshot.ticker == ticker else None
         book = self.book
-        snap = self._snapshot
-        session = self._session if self._session_ticker == self.ticker else None
-        stale_for = None
-        replay_paused = bool(session is not None and getattr(session, "paused", False))
-        if self._last_batch_at is not None and session is not None and not replay_paused:
-            age = self._clock() - self._last_batch_at
-            if age > self.settings.stale_seconds:
-                stale_for = age
-        recording = None
-        rec = getattr(session, "recorder", None) if session is not None else None
-        if rec is not None:
-            with contextlib.suppress(Exception):
-                recording = int(rec.bytes_written)
-        status = session.status if session is not None else None
-        if status is not None and self._feed_ended:
-            status = replace(status, reason=self._feed_ended)
-        pending = f"opening {self._pending}…" if self._pending else ""
-        source = session.chain.source if session is not None else self.feed.source
-        origin = str(getattr(getattr(session, "recording", None), "source", "") or "")
+        status = st.feed
+        if status is not None and st.ended:
+            status = replace(status, reason=st.ended)
+        pending = f"opening {ticker}…" if st.phase is TickerPhase.OPENING else ""
         last = None
-        if self._last_batch_at is not None:
-            if source in (Source.SIMULATED, Source.REPLAY) and book is not None:
-                last = book.as_of  # the feed's own clock, like the market clock beside it
+        if st.last_batch_at is not None:
+            if st.source in (Source.SIMULATED, Source.REPLAY):
+                last = st.as_of  # the feed's own clock, like the market clock beside it
             else:
-                last = datetime.fromtimestamp(self._last_batch_at).astimezone()
+                last = datetime.fromtimestamp(st.last_batch_at).astimezone()
+        # the top-line clock: the newest event time of the whole watchlist (never goes back
+        # on a tab switch); frozen with the picture while paused
+        clock = snap.as_of if (snap is not None and self.paused) else self.monitor.market_clock
+        error = self._error or st.error
+        if st.recorder_error:
+            error = f"{error}  {st.recorder_error}".strip()
         return StatusInfo(
-            origin=origin,
-            ticker=self.ticker,
+            origin=st.origin,
+            ticker=ticker,
             spot=snap.spot if snap is not None else (book.spot if book is not None else None),
             prev_close=snap.prev_close if snap is not None else None,
-            source=source,
+            source=st.source,
             expiry=self.expiry,
             n_expirations=len(snap.expirations) if snap is not None else 0,
-            as_of=(snap.as_of if snap is not None and self.paused else book.as_of)
-            if book is not None
-            else None,
+            as_of=clock if book is not None else None,
             status=status,
             last_update=last,
-            stale_for=stale_for,
+            stale_for=st.stale_for,
             paused=self.paused,
             pending=pending,
-            recording=recording,
-            error=self._error,
+            recording=st.recorded_bytes,
+            error=error,
         )
-
-    def _changed(self, name: str, key: object) -> bool:
-        """True (and remember ``key``) when widget ``name`` needs new content: updating a
-        Static re-lays the screen out, so unchanged widgets are left alone."""
-        if self._painted_keys.get(name) == key:
-            return False
-        self._painted_keys[name] = key
-        self._frame_dirty = True
-        return True
 
     def _paint_text(self) -> None:
         width = self.size.width
-        info = self._status_info()
-        if self._changed("status", info):
-            text = status_text(info, self.settings.colors)
-            lines = 1 if text.cell_len <= max(width - 2, 1) else 2
-            # a re-layout only when the line wraps differently (height: auto)
-            relayout = self._changed("status-lines", (lines, width))
-            self.query_one(StatusLine).update(text, layout=relayout)
-        tabs_key = (tuple(self.tickers), self.ticker, self._pending, width)
-        if self._changed("tabs", tabs_key):
-            tabs = tabs_text(self.tickers, self.ticker, self._pending, width)
-            self.query_one(TickerTabs).update(tabs, layout=False)
+        colors = self.settings.colors
+        self._set(self.query_one(StatusLine), StatusData(self._status_info(), colors, width))
+        opening = [t for t in self.tickers if self.monitor.status(t).phase is TickerPhase.OPENING]
+        pending = opening[0] if opening else ""
+        self._set(
+            self.query_one(TickerTabs), TabsData(tuple(self.tickers), self.ticker, pending, width)
+        )
+        if self.show_overview:
+            self._paint_overview(width)
+            return
         snap_now = self._snapshot
         today = ny_date(snap_now.as_of) if snap_now is not None else None
-        exp_key = (self.expiry, tuple(self._live_exps), width, today)
-        if self._changed("expiries", exp_key):
-            exps = expiry_text(self.expiry, self._live_exps, width, today)
-            self.query_one(ExpiryBar).update(exps, layout=False)
+        self._set(
+            self.query_one(ExpiryBar),
+            ExpiryData(self.expiry, tuple(self._live_exps), width, today),
+        )
         snap = self._snapshot if self._snapshot and self._snapshot.ticker == self.ticker else None
         panel = self.query_one(LevelsPanel)
-        eps = self.events_per_second()
-        pwidth = panel.content_size.width
-        warming = snap is not None and self._warming.get(snap.ticker.upper(), True)
-        levels_key = (id(snap), None if eps is None else round(eps, -1), pwidth, warming)
-        if self._changed("levels", levels_key):
-            text = levels_text(snap, eps, self.settings.colors, pwidth or 32, warming=warming)
-            panel.update(text, layout=False)
-            panel.border_title = "Levels · warming up" if warming else "Levels"
+        eps = self.monitor.events_per_second(self.ticker)
+        warming = snap is not None and self.monitor.status(self.ticker).warming
+        self._set(
+            panel,
+            LevelsData(
+                id(snap),
+                None if eps is None else round(eps, -1),
+                colors,
+                panel.content_size.width or 32,
+                warming,
+                snapshot=snap,
+            ),
+        )
         if self.show_history:
             self._paint_history()
         if self.show_alerts:
             self._paint_alerts()
         if self.is_replay:
             self._paint_replay(width)
+
+    def overview_rows(self) -> list[Any]:
+        """One row per watched ticker (spot, net GEX, levels, regime, coverage, status)."""
+        rows = []
+        for name in self.tickers:
+            st = self.monitor.status(name)
+            if st.error:
+                state = st.error.removeprefix(f"{name}: ")
+            elif st.phase is TickerPhase.OPENING:
+                state = "opening…"
+            elif st.feed is not None:
+                state = st.feed.state.value
+                if st.feed.progress is not None:
+                    state = f"{state} {st.feed.progress:.0%}"
+            else:
+                state = st.phase.value
+            if st.warming and st.phase is TickerPhase.STREAMING:
+                state = f"{state} · warming up"
+            rows.append(overview_row(name, self.monitor.latest(name), state))
+        return rows
+
+    def _paint_overview(self, width: int) -> None:
+        table = self.query_one(OverviewTable)
+        rows = self.overview_rows()
+        index = min(self.overview_index, max(len(rows) - 1, 0))
+        text = render_overview(rows, max(width - 4, 20), self.settings.colors, selected=index)
+        self._set(table, text)
+        table.border_title = (
+            f"Overview · {len(rows)} tickers · ↑/↓ select · enter open · 0 back · "
+            f"levels at the alerts' selection ({self.monitor.rules.expiry})"
+        )
 
     def _paint_history(self) -> None:
         panel = self.query_one(HistoryPanel)
@@ -780,22 +619,20 @@ class GexApp(App[None]):
         panel.show_alerts(self.monitor.log, self.settings.colors, self.monitor.rules)
 
     def _paint_replay(self, width: int) -> None:
-        session: Any = self._session
+        control = self.monitor.replay(self.ticker)
         bar = self.query_one(ReplayBar)
-        if session is None:
-            if self._changed("replay", None):
-                bar.update(Text("replay: no session", style="dim"))
+        if control is None:
+            self._set(bar, ReplayData(None, None, None, 1.0, False, width, available=False))
             return
-        args = (
-            getattr(session, "position", None),
-            getattr(session, "start_time", None),
-            getattr(session, "end_time", None),
-            float(getattr(session, "speed", 1.0)),
-            bool(getattr(session, "paused", False)),
+        data = ReplayData(
+            control.position,
+            control.start_time,
+            control.end_time,
+            float(control.speed),
+            control.paused,
             width,
         )
-        if self._changed("replay", args):
-            bar.update(replay_text(*args), layout=False)
+        self._set(bar, data)
 
     def _legend_markup(self, legend: str) -> str:
         """The chart legend with its colour keys in the chart's colours (markup)."""
@@ -837,13 +674,20 @@ class GexApp(App[None]):
             with contextlib.suppress(ExpirySelectionError):
                 empty_note = selection_note(snap.expiry, self._live_exps, snap.as_of)
         if snap is None or snap.ticker != self.ticker or empty_note:
-            msg = f"opening {self._pending}…" if self._pending else "waiting for data…"
+            st = self.monitor.status(self.ticker)
+            msg = (
+                f"opening {self.ticker}…"
+                if st.phase is TickerPhase.OPENING
+                else "waiting for data…"
+            )
             if empty_note:
                 msg = empty_note.replace("; all figures are zero", "")
-            if self._error:
-                msg = self._error
-            if self._changed("chart-message", msg) or chart.painted:
+            error = self._error or st.error
+            if error:
+                msg = error
+            if chart.text.plain != msg or chart.painted:
                 chart.show(Text(msg, style="dim"))
+                self.frames += 1
             chart.painted = ()
             self._requested_key = ()
             self._shown_bars_key = ()
@@ -886,12 +730,13 @@ class GexApp(App[None]):
         pvisual = profile_key(snap, *psize) if psize is not None else None
         key = (visual, pvisual, view, (size.width, size.height), psize, colors)
         if key == self._requested_key:
-            if chart.painted != view and self._chart_job is None and not self._chart_running:
+            idle = not self.render_loop.pending("chart") and self._chart_pending is None
+            if chart.painted != view and idle:
                 chart.painted = view  # the same picture is already on screen
             return
         self._requested_key = key
-        self._frame_dirty = True
-        self._chart_job = ChartJob(
+        self.frames += 1
+        job = ChartJob(
             key,
             view,
             snap,
@@ -902,59 +747,64 @@ class GexApp(App[None]):
             bars_key=(visual, (size.width, size.height), colors),
             profile_key=None if psize is None else (pvisual, psize, colors),
         )
-        if not self._chart_running:
-            self._chart_running = True
-            self.run_worker(self._chart_loop(), group="chart", exit_on_error=False)
+        bars_needed = job.bars_key != self._shown_bars_key
+        prof_needed = job.profile_key is not None and job.profile_key != self._shown_prof_key
+        self._chart_pending = key
+        self.render_loop.submit(
+            "chart",
+            partial(_render_job, job, bars_needed, prof_needed),
+            partial(self._chart_done, job),
+            failed=self._chart_failed,
+        )
 
-    async def _chart_loop(self) -> None:
-        try:
-            while self._chart_job is not None:
-                job = self._chart_job
-                self._chart_job = None
-                chart = self.query_one(StrikeChart)
-                pchart = self.query_one(ProfileChart)
-                bars_needed = job.bars_key != self._shown_bars_key
-                prof_needed = (
-                    job.profile_key is not None and job.profile_key != self._shown_prof_key
-                )
-                try:
-                    bars, prof = await asyncio.to_thread(_render_job, job, bars_needed, prof_needed)
-                except Exception as exc:
-                    self.log.error(f"chart failed: {exc!r}")
-                    chart.show(Text(f"chart error: {exc!r}", style="red"))
-                    self._shown_bars_key = ()
-                    continue
-                with self.batch_update():
-                    if bars is not None:
-                        chart.show(*bars)
-                        self._shown_bars_key = job.bars_key
-                    chart.painted = job.view
-                    if prof is not None:
-                        pchart.show(*prof)
-                        self._shown_prof_key = job.profile_key
-                    if job.profile_key is not None:
-                        pchart.painted = job.view
-                self.chart_paints += 1
-                if not self._gc_frozen:
-                    # everything alive now (Textual, polars, the chain) lives as long as the
-                    # app: keep it out of the cyclic GC, whose full passes otherwise stall the
-                    # loop for 50–150 ms on a 22 k-contract chain
-                    self._gc_frozen = True
-                    gc.freeze()
-        finally:
-            self._chart_running = False
+    def _chart_done(self, job: ChartJob, result: tuple[Rendered | None, Rendered | None]) -> None:
+        bars, prof = result
+        chart = self.query_one(StrikeChart)
+        pchart = self.query_one(ProfileChart)
+        if self._chart_pending == job.key:
+            self._chart_pending = None
+        with self.batch_update():
+            if bars is not None:
+                chart.show(*bars)
+                self._shown_bars_key = job.bars_key
+            chart.painted = job.view
+            if prof is not None:
+                pchart.show(*prof)
+                self._shown_prof_key = job.profile_key
+            if job.profile_key is not None:
+                pchart.painted = job.view
+        self.chart_paints += 1
+        if not self._gc_frozen:
+            # everything alive now (Textual, polars, the chains) lives as long as the app:
+            # keep it out of the cyclic GC, whose full passes otherwise stall the loop for
+            # 50–150 ms on a 22 k-contract chain
+            self._gc_frozen = True
+            gc.freeze()
+
+    def _chart_failed(self, exc: BaseException) -> None:
+        self.log.error(f"chart failed: {exc!r}")
+        self.query_one(StrikeChart).show(Text(f"chart error: {exc!r}", style="red"))
+        self._shown_bars_key = ()
+        self._chart_pending = None
+        self._requested_key = ()
 
     # ------------------------------------------------------------------ watchers
     def watch_ticker(self, old: str, new: str) -> None:
         self._center = None
         self._last_bars = None
+        # the ticker streams already: its last snapshot (if any) is shown at once, the
+        # step started below brings it up to date
         self._snapshot = None
-        self._snap_key = ()
+        self._live_exps = []
+        w_view = self.monitor.last_view(new, self.expiry)
+        if w_view is not None:
+            self._snapshot = w_view.snapshot
+            self._live_exps = list(w_view.expirations)
         self._redraw()
 
     def watch_expiry(self) -> None:
-        # history and alerts follow the fixed [alerts] expiry selection: nothing to reset
-        self._hint()
+        # history and alerts follow the fixed [alerts] expiry selection; the subscription
+        # covers every expiration a view may need: nothing to reset or resubscribe
         self._redraw()
 
     def watch_show_profile(self, shown: bool) -> None:
@@ -974,36 +824,26 @@ class GexApp(App[None]):
         self._redraw()
         self.call_after_refresh(self._redraw)
 
+    def watch_show_overview(self, shown: bool) -> None:
+        self.query_one(OverviewTable).display = shown
+        self.query_one("#body").display = not shown
+        self.query_one(ExpiryBar).display = not shown
+        if shown and self.ticker in self.tickers:
+            self.overview_index = self.tickers.index(self.ticker)
+        self._requested_key = ()
+        self._redraw()
+
+    def watch_overview_index(self) -> None:
+        self._redraw()
+
     # ------------------------------------------------------------------ alerts
-    def _reset_levels(self, ticker: str) -> None:
-        """Restart the history and the alert state of ``ticker`` (seek, other expiries)."""
-        self.monitor.reset(ticker)
-        self._coverage.pop(ticker.upper(), None)
-        self._warming.pop(ticker.upper(), None)
-
-    def _observe(self, snap: ExposureSnapshot) -> None:
-        """Sample ``snap`` into the history of its ticker and deliver the alerts it raises
-        (once the chain has filled in, see ``WARMUP_STEP``)."""
-        tk = snap.ticker.upper()
-        fraction = snap.coverage.fraction
-        previous = self._coverage.get(tk)
-        self._coverage[tk] = fraction
-        filling = previous is None or fraction > previous + WARMUP_STEP
-        self._warming[tk] = filling and fraction < FULL_COVERAGE
-        if self._warming[tk]:
-            return  # no history sample, no alert while the chain fills in
-        try:
-            alerts = self.monitor.observe(snap)
-        except Exception as exc:  # never let the monitor break the display
-            self.log.error(f"level monitor failed: {exc!r}")
-            return
-        for alert in alerts:
-            self._deliver(alert)
-
     def _deliver(self, alert: Alert) -> None:
         """Notification, terminal bell (``[alerts] bell``) and the alert command."""
         self.notify(
-            alert.message, title=f"Alert: {alert.kind.label}", severity="warning", timeout=6
+            alert.message,
+            title=f"Alert: {alert.ticker} {alert.kind.label}",
+            severity="warning",
+            timeout=6,
         )
         if self.monitor.rules.bell:
             self.bell()
@@ -1043,6 +883,8 @@ class GexApp(App[None]):
     # ------------------------------------------------------------------ actions
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         replay = self.is_replay
+        if action in ("overview_move", "overview_open"):
+            return self.show_overview and len(self.screen_stack) == 1
         if action in ("speed", "replay_toggle", "seek"):
             return replay
         if action == "reload":
@@ -1074,9 +916,7 @@ class GexApp(App[None]):
     def action_reload(self) -> None:
         """Read the CBOE file of the ticker on screen again (it is also re-read by itself
         when it changes on disk)."""
-        session = self._session
-        if isinstance(session, ReloadableSession):
-            session.request_reload()
+        if self.monitor.reload(self.ticker):
             self.notify(f"reloading {self.ticker} from its file", timeout=3)
 
     def action_next_ticker(self) -> None:
@@ -1088,8 +928,10 @@ class GexApp(App[None]):
     def _step_ticker(self, step: int) -> None:
         if len(self.tickers) < 2:
             return
-        target = self._pending or self.ticker
-        i = self.tickers.index(target) if target in self.tickers else 0
+        if self.show_overview:
+            self.action_overview_move(step)
+            return
+        i = self.tickers.index(self.ticker) if self.ticker in self.tickers else 0
         self.switch_ticker(self.tickers[(i + step) % len(self.tickers)])
 
     def action_ticker_index(self, n: int) -> None:
@@ -1108,10 +950,8 @@ class GexApp(App[None]):
             self.notify("This is the last ticker (q quits).", severity="warning")
             return
         name = self.ticker
-        i = self.tickers.index(name)
-        self.tickers.remove(name)
-        self._books.pop(name, None)
-        self._reset_levels(name)
+        i = self.tickers.index(name) if name in self.tickers else 0
+        self.monitor.remove(name)  # its stream ends: the live feed unsubscribes it
         self.switch_ticker(self.tickers[min(i, len(self.tickers) - 1)])
 
     def action_expiry_step(self, step: int) -> None:
@@ -1206,45 +1046,39 @@ class GexApp(App[None]):
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.keys_markdown()))
 
-    # replay ------------------------------------------------------------
-    def _replay_session(self) -> Any:
-        session = self._session
-        if session is None or not hasattr(session, "pause"):
-            return None
-        return session
+    # overview ------------------------------------------------------------
+    def action_toggle_overview(self) -> None:
+        self.show_overview = not self.show_overview
 
+    def action_overview_move(self, step: int) -> None:
+        if self.tickers:
+            self.overview_index = (self.overview_index + step) % len(self.tickers)
+
+    def action_overview_open(self) -> None:
+        if self.tickers:
+            name = self.tickers[min(self.overview_index, len(self.tickers) - 1)]
+            self.show_overview = False
+            self.switch_ticker(name)
+
+    # replay (every replayed ticker of the watchlist moves together) ---------------------
     def action_replay_toggle(self) -> None:
-        session = self._replay_session()
-        if session is None:
-            return
-        if session.paused:
-            session.resume()
-        else:
-            session.pause()
-        self._redraw()
+        if self.monitor.toggle_replay(self.ticker) is not None:
+            self._redraw()
 
     def action_seek(self, seconds: int) -> None:
-        session = self._replay_session()
-        if session is None:
-            return
-        try:
-            session.seek(timedelta(seconds=seconds))
-        except Exception as exc:
-            self.notify(f"seek failed: {exc}", severity="warning")
-        self._seeked.set()
+        for failure in self.monitor.seek(seconds):
+            self.notify(failure, severity="warning")
         self._redraw()
 
     def action_speed(self, step: int) -> None:
-        session = self._replay_session()
-        if session is None:
+        control = self.monitor.replay(self.ticker)
+        if control is None:
             return
-        current = float(session.speed)
+        current = float(control.speed)
         i = min(range(len(SPEEDS)), key=lambda j: abs(SPEEDS[j] - current))
         i = min(max(i + step, 0), len(SPEEDS) - 1)
-        try:
-            session.speed = SPEEDS[i]
-        except Exception as exc:
-            self.notify(f"speed change failed: {exc}", severity="warning")
+        for failure in self.monitor.set_speed(SPEEDS[i]):
+            self.notify(failure, severity="warning")
         self._redraw()
 
     # ------------------------------------------------------------------ help, palette

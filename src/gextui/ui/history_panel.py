@@ -19,14 +19,13 @@ net-GEX line from 7, a text summary below that.
 
 from __future__ import annotations
 
-import asyncio
 import io
 import itertools
 import math
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Final
 
 import numpy as np
@@ -42,6 +41,7 @@ from gextui.core.history import HISTORY_SCHEMA, LevelHistory, LevelSample, sampl
 from gextui.settings import Colors
 from gextui.ui.chart import _LOCK as PLOT_LOCK
 from gextui.ui.chart import collect_plotext_garbage, plot_text, scale_for
+from gextui.ui.render_loop import RenderLoop
 from gextui.ui.widgets import StripChart, text_to_strips
 
 Array = npt.NDArray[np.float64]
@@ -51,7 +51,6 @@ VOLUME_RGB: Final[RGB] = (140, 140, 140)
 FULL_MIN_ROWS: Final = 12  # both plots
 PRICE_MIN_ROWS: Final = 7  # the price plot and a one-line net GEX summary
 MIN_WIDTH: Final = 30
-RENDER_PAUSE_MAX: Final = 1.0  # seconds between two renders, at most (see HistoryPanel)
 _FRAME_ROWS: Final = 3  # plotext frame: top border, bottom border, x tick labels
 # nice tick spacings on the time axis, seconds
 _TIME_STEPS: Final = (
@@ -578,15 +577,15 @@ class HistoryPanel(StripChart):
     """The levels of one ticker over time (see the module docstring).
 
     The app calls :meth:`show_history` whenever it likes (every redraw is fine): nothing is
-    rendered while the panel is hidden or when neither the history nor the size changed.
+    rendered while the panel is hidden or when neither the history nor the size changed. The
+    picture is drawn by the app's shared :class:`~gextui.ui.render_loop.RenderLoop`.
     """
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, loop: RenderLoop, *, id: str | None = None) -> None:
         super().__init__(id=id)
+        self._loop = loop
         self._history: LevelHistory | None = None
         self._colors = Colors()
-        self._job: HistoryJob | None = None
-        self._render_running = False
         self._requested: tuple[object, ...] = ()
         self.renders = 0  # for tests
 
@@ -618,41 +617,27 @@ class HistoryPanel(StripChart):
             return
         self._requested = key
         if history is None or len(history) == 0:
-            self._job = None
             self.show(Text(collecting_message(every), style="dim", end=""))
             self.border_subtitle = ""
             return
         self.border_subtitle = f"{len(history)} samples · every {every:g} s"
-        self._job = HistoryJob(
-            key, history.samples, size.width, size.height, self._colors, ticker, every
-        )
-        if not self._render_running:
-            self._render_running = True
-            self.run_worker(self._render_loop(), group="history", exit_on_error=False)
+        job = HistoryJob(key, history.samples, size.width, size.height, self._colors, ticker, every)
 
-    async def _render_loop(self) -> None:
-        try:
-            while self._job is not None:
-                job = self._job
-                self._job = None
-                started = time.perf_counter()
-                try:
-                    text, strips = await asyncio.to_thread(render_job, job)
-                except Exception as exc:
-                    self.log.error(f"history render failed: {exc!r}")
-                    self.show(Text(f"history error: {exc!r}", style="red"))
-                    self._requested = ()
-                    continue
-                if job.key == self._requested:  # still what should be on screen
-                    self.show(text, strips)
-                    self.renders += 1
-                if self._job is not None:
-                    # a fast replay asks for a new picture at every redraw: keep the render
-                    # thread busy a quarter of the time at most (a long day costs ≈ 0.1 s)
-                    elapsed = time.perf_counter() - started
-                    await asyncio.sleep(min(3.0 * elapsed, RENDER_PAUSE_MAX))
-        finally:
-            self._render_running = False
+        def done(result: tuple[Text, list[Strip]]) -> None:
+            if job.key == self._requested:  # still what should be on screen
+                self.show(*result)
+                self.renders += 1
+
+        def failed(exc: BaseException) -> None:
+            self.log.error(f"history render failed: {exc!r}")
+            self.show(Text(f"history error: {exc!r}", style="red"))
+            self._requested = ()
+
+        # a fast replay asks for a new picture at every redraw: keep the render thread busy a
+        # quarter of the time at most (a long day costs ≈ 0.1 s)
+        self._loop.submit(
+            "history", partial(render_job, job), done, failed=failed, pause_factor=3.0
+        )
 
 
 __all__ = [

@@ -79,8 +79,8 @@ class TickerPrompt(ModalScreen[str | None]):
             yield Input(placeholder="e.g. SPY", id="ticker-input", max_length=12)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        value = event.value.strip().upper()
-        self.dismiss(value or None)
+        value = event.value.strip()
+        self.dismiss(value or None)  # the app applies the ticker rule (and says what is wrong)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

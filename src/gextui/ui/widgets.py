@@ -1,7 +1,9 @@
 """Widgets of the monitor: status line, ticker tabs, expiry bar, charts, levels panel, replay bar.
 
-Each widget is a ``Static`` fed by the app with Rich ``Text`` made by the pure ``*_text``
-functions below (so they are easy to test and cheap to call).
+The text widgets render themselves: each has a ``data`` reactive (a small frozen dataclass of
+what it shows) and turns it into Rich ``Text`` with the pure ``*_text`` functions below (easy to
+test, cheap to call). The app only sets ``widget.data``; an unchanged value repaints nothing
+(reactives compare), so a redraw that changed nothing re-lays nothing out.
 """
 
 from __future__ import annotations
@@ -9,13 +11,14 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Final
 
 from rich.console import Console
 from rich.style import Style
 from rich.text import Text
+from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Static
@@ -357,16 +360,89 @@ def replay_text(
     return t
 
 
+@dataclass(frozen=True, slots=True)
+class StatusData:
+    info: StatusInfo
+    colors: Colors
+    width: int
+
+
+@dataclass(frozen=True, slots=True)
+class TabsData:
+    tickers: tuple[str, ...]
+    current: str
+    pending: str
+    width: int
+
+
+@dataclass(frozen=True, slots=True)
+class ExpiryData:
+    selection: str
+    expirations: tuple[date, ...]
+    width: int
+    today: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class LevelsData:
+    """``snapshot`` is compared by identity (``snapshot_id``): a new snapshot is new data."""
+
+    snapshot_id: int
+    events_per_second: float | None  # rounded by the app (a steady rate repaints nothing)
+    colors: Colors
+    width: int
+    warming: bool
+    snapshot: ExposureSnapshot | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayData:
+    position: datetime | None
+    start: datetime | None
+    end: datetime | None
+    speed: float
+    paused: bool
+    width: int
+    available: bool = True  # False: no replay session (yet)
+
+
 class StatusLine(Static):
     """Top line: ticker, spot, source, expiry, clock, connection."""
+
+    data: reactive[StatusData | None] = reactive(None, layout=False, init=False)
+    _lines = 1
+
+    def watch_data(self, data: StatusData | None) -> None:
+        if data is None:
+            return
+        text = status_text(data.info, data.colors)
+        lines = 1 if text.cell_len <= max(data.width - 2, 1) else 2
+        relayout = lines != self._lines  # height: auto — only when the wrap changes
+        self._lines = lines
+        self.update(text, layout=relayout)
 
 
 class TickerTabs(Static):
     """The ticker tabs (1–9, tab / shift+tab)."""
 
+    data: reactive[TabsData | None] = reactive(None, layout=False, init=False)
+
+    def watch_data(self, data: TabsData | None) -> None:
+        if data is not None:
+            self.update(
+                tabs_text(data.tickers, data.current, data.pending, data.width), layout=False
+            )
+
 
 class ExpiryBar(Static):
     """The expiry selection bar ([ / ])."""
+
+    data: reactive[ExpiryData | None] = reactive(None, layout=False, init=False)
+
+    def watch_data(self, data: ExpiryData | None) -> None:
+        if data is not None:
+            text = expiry_text(data.selection, data.expirations, data.width, data.today)
+            self.update(text, layout=False)
 
 
 def text_to_strips(text: Text, width: int) -> list[Strip]:
@@ -421,6 +497,39 @@ class ProfileChart(StripChart):
 class LevelsPanel(Static):
     """Levels and totals."""
 
+    data: reactive[LevelsData | None] = reactive(None, layout=False, init=False)
+
+    def watch_data(self, data: LevelsData | None) -> None:
+        if data is None:
+            return
+        text = levels_text(
+            data.snapshot, data.events_per_second, data.colors, data.width, warming=data.warming
+        )
+        self.update(text, layout=False)
+        self.border_title = "Levels · warming up" if data.warming else "Levels"
+
+
+class OverviewTable(Static):
+    """The watchlist overview (``0``): one row per ticker, rendered by the app from
+    :func:`gextui.ui.overview.render_overview`."""
+
+    data: reactive[Text | None] = reactive(None, layout=False, init=False)
+
+    def watch_data(self, data: Text | None) -> None:
+        if data is not None:
+            self.update(data, layout=False)
+
 
 class ReplayBar(Static):
     """Replay position bar (replay feeds only)."""
+
+    data: reactive[ReplayData | None] = reactive(None, layout=False, init=False)
+
+    def watch_data(self, data: ReplayData | None) -> None:
+        if data is None:
+            return
+        if not data.available:
+            self.update(Text("replay: no session", style="dim"))
+            return
+        args = (data.position, data.start, data.end, data.speed, data.paused, data.width)
+        self.update(replay_text(*args), layout=False)
