@@ -19,6 +19,7 @@ from __future__ import annotations
 import gc
 import math
 import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
@@ -109,6 +110,15 @@ class BarData:
     span: str = ""  # what is shown, e.g. "40 strikes 6,020–6,215, 1 per row"
     split: bool = False
     held: tuple[tuple[float, ...], ...] = ()  # the chain's strikes in each row
+    # the Change view: each row's earlier value (sum over the earlier values of its strikes,
+    # NaN when none of them had one), None when no ``previous`` was given to bar_data
+    previous: tuple[float, ...] | None = None
+
+    def change(self, row: int) -> float:
+        """The row's value now minus its earlier value (NaN without an earlier value)."""
+        if self.previous is None:
+            return math.nan
+        return self.first[row] + self.second[row] - self.previous[row]
 
     @property
     def empty(self) -> bool:
@@ -125,7 +135,7 @@ class BarData:
         """Identifies the picture at cell resolution (bar lengths rounded to a half cell): two
         BarData with the same key draw the same chart, so the app skips the re-render."""
         scale = max(width, 1) / self.max_abs if self.max_abs > 0 else 0.0
-        return (
+        key = (
             self.labels,
             self.title,
             self.legend,
@@ -136,6 +146,13 @@ class BarData:
             tuple(round(2 * v * scale) for v in self.second),
             self.first_is_pos,
             self.second_is_pos,
+        )
+        if self.previous is None:
+            return key
+        return (
+            *key,
+            tuple(round(2 * v * scale) if math.isfinite(v) else None for v in self.previous),
+            tuple(money(self.change(i), digits=1) for i in range(len(self.strikes))),
         )
 
 
@@ -204,11 +221,18 @@ def bar_data(
     pct: float = 0.0,
     center: float | None = None,
     rows: int = 40,
+    previous: Mapping[float, float] | None = None,
 ) -> BarData:
     """The rows of the strike chart for ``snap`` (see :class:`BarData`). ``count`` strike
     steps (0: as many as fit ``rows`` at one strike per row; or ± ``pct`` % of ``center``)
     around ``center``; when they need more than ``rows`` rows, each row holds a round
-    multiple of the strike step."""
+    multiple of the strike step.
+
+    ``previous`` (the Change view): strike → the shown metric's earlier **net** value (same
+    metric and basis, e.g. the value 5 minutes ago). Bucketed like the bars; render_bars then
+    draws a ghost mark ``┊`` where each row's earlier net bar ended and a Δ column (now − then)
+    on the right. In split mode the comparison is with the row's net (calls + puts). None (the
+    default): no ghost, no Δ column, the chart exactly as without the option."""
     frame = snap.strikes
     name = METRIC_NAMES[metric]
     what = "calls vs puts" if split else "net"
@@ -310,6 +334,7 @@ def bar_data(
         first_pos = a >= 0
         second_pos = np.ones_like(first_pos)
     max_abs = float(max(np.max(np.abs(a), initial=0.0), np.max(np.abs(b), initial=0.0)))
+    prev_rows = None if previous is None else _bucket_previous(previous, lo_price, rstep, n_rows)
     n_strikes = int(idx.size)
     rows_text = "1 strike per row" if per_row == 1 else f"{_fmt(rstep)}-pt rows"
     span = f"{n_strikes} strikes {_fmt(lo_price)}–{_fmt(hi_price - step)}, {rows_text}"
@@ -317,6 +342,8 @@ def bar_data(
     legend_bits.append("─ S spot  ┄ Z zero γ")
     wall_basis = "OI" if basis != "volume" else "OI (walls and levels stay OI-based)"
     legend_bits.append(f"C call wall (max call GEX)  P put wall (max put GEX), by {wall_basis}")
+    if prev_rows is not None:
+        legend_bits.append("┊ earlier bar  Δ change")
     return BarData(
         strikes=tuple(float(k) for k in lows),
         labels=tuple(labels),
@@ -336,7 +363,29 @@ def bar_data(
         span=span,
         split=split,
         held=tuple(tuple(float(x) for x in h) for h in held),
+        previous=prev_rows,
     )
+
+
+def _bucket_previous(
+    previous: Mapping[float, float], lo_price: float, rstep: float, n_rows: int
+) -> tuple[float, ...]:
+    """Each row's sum of the earlier values of the strikes in its bucket (NaN: none)."""
+    pairs = []
+    for k, v in previous.items():
+        try:
+            pairs.append((float(k), float(v)))
+        except (TypeError, ValueError):
+            continue
+    arr = np.array(pairs, dtype=np.float64).reshape(-1, 2)
+    ks, vs = arr[:, 0], arr[:, 1]
+    hi_price = lo_price + rstep * n_rows
+    ok = np.isfinite(ks) & np.isfinite(vs) & (ks >= lo_price - 1e-9) & (ks < hi_price - 1e-9)
+    rix = np.clip(np.floor((ks[ok] - lo_price) / rstep + 1e-9).astype(np.int64), 0, n_rows - 1)
+    sums = np.bincount(rix, weights=vs[ok], minlength=n_rows).astype(np.float64)
+    counts = np.bincount(rix, minlength=n_rows)
+    sums[counts == 0] = np.nan
+    return tuple(float(x) for x in sums)
 
 
 def _places(value: float) -> int:
@@ -482,8 +531,16 @@ def render_bars(data: BarData, width: int, height: int, colors: Colors) -> Text:
     line_labels = {ln: f"{ln.value:.2f} {ln.letter}" for ln in data.lines}
     label_w = max([len(x) for x in data.labels] + [len(x) + 1 for x in line_labels.values()])
     area = max(width - label_w - 1, 7)
+    deltas: list[str] = []
+    delta_w = 0
+    top = data.max_abs
+    if data.previous is not None:  # the Change view: a Δ column on the right
+        deltas = [money(data.change(i), digits=1) for i in range(len(data.strikes))]
+        delta_w = max([len(x) for x in deltas] + [1])
+        area = max(width - label_w - 1 - delta_w - 1, 7)
+        top = max([top] + [abs(v) for v in data.previous if math.isfinite(v)])
     half = (area - 1) // 2
-    m = data.max_abs * 1.05 if data.max_abs > 0 else 1.0
+    m = top * 1.05 if top > 0 else 1.0
 
     def cells(v: float) -> tuple[int, bool]:
         n2 = round(2.0 * abs(v) / m * half)
@@ -572,11 +629,17 @@ def render_bars(data: BarData, width: int, height: int, colors: Colors) -> Text:
         for letter in tags_text:
             out.append(letter, tag_styles.get(letter, Style()))
         out.append(" " * (3 - len(tags_text)))
-        out.append_text(
-            bar_line(
-                data.first[row], data.first_is_pos[row], data.second[row], data.second_is_pos[row]
-            )
+        bar = bar_line(
+            data.first[row], data.first_is_pos[row], data.second[row], data.second_is_pos[row]
         )
+        if data.previous is None:
+            out.append_text(bar)
+            continue
+        out.append_text(_ghost(bar, data.previous[row], cells, half, pos_style, neg_style))
+        d = data.change(row)
+        out.append(" ")
+        d_style = pos_style if d > 0 else neg_style if d < 0 else Style(dim=True)
+        out.append(f"{deltas[row]:>{delta_w}}", d_style)
     for ln in sorted(lines_by_row.get(-1, []), key=lambda x: -x.value):
         level_line(ln)
     if downs:
@@ -595,9 +658,59 @@ def render_bars(data: BarData, width: int, height: int, colors: Colors) -> Text:
             axis[j] = ch
     newline()
     out.append(" " * (label_w + 1) + "".join(axis), Style(dim=True))
+    if data.previous is not None:
+        out.append(" " + f"{'Δ':>{delta_w}}", Style(dim=True, bold=True))
     lines = out.split("\n")
     if len(lines) > height:  # never more rows than the widget has: keep the top and axis
         out = Text("\n", no_wrap=True, end="").join([*lines[: height - 1], lines[-1]])
+    return out
+
+
+GHOST: Final = "┊"
+
+
+def ghost_column(earlier: float, cells: Callable[[float], tuple[int, bool]], half: int) -> int:
+    """Offset in a bar line (``half`` cells, axis, ``half`` cells) of the last cell the
+    earlier bar filled; −1 for no ghost (NaN, 0, or less than half a cell)."""
+    if not math.isfinite(earlier) or earlier == 0 or half <= 0:
+        return -1
+    full, part = cells(earlier)
+    n = full + int(part)
+    if n == 0:
+        return -1
+    n = min(n, half)
+    return half + n if earlier > 0 else half - n
+
+
+def _ghost(
+    bar: Text,
+    earlier: float,
+    cells: Callable[[float], tuple[int, bool]],
+    half: int,
+    pos_style: Style,
+    neg_style: Style,
+) -> Text:
+    """``bar`` with the ghost mark of the earlier bar's end: in the earlier bar's colour on an
+    empty cell, dark on the colour of a bar cell it falls on."""
+    j = ghost_column(earlier, cells, half)
+    if j < 0 or j >= len(bar.plain):
+        return bar
+    own = pos_style if earlier > 0 else neg_style
+    style = own
+    if bar.plain[j] != " ":
+        under = next(
+            (
+                sp.style
+                for sp in reversed(bar.spans)
+                if sp.start <= j < sp.end and isinstance(sp.style, Style)
+            ),
+            None,
+        )
+        if under is not None and under.color is not None:
+            style = Style(color="#000000", bgcolor=under.color, bold=True)
+    out = bar[:j]
+    out.append(GHOST, style)
+    out.append_text(bar[j + 1 :])
     return out
 
 
