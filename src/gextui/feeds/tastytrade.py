@@ -44,6 +44,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from datetime import date
 from typing import Any, Final, TypeVar
 
+import numpy as np
 import polars as pl
 from httpx2 import HTTPError, Response
 from pydantic import ValidationError
@@ -187,18 +188,19 @@ def instruments_from_chain(
 
 
 class TastytradeFeedSession:
-    """One ticker's live stream (implements :class:`~gextui.feeds.base.FeedSession`)."""
+    """One ticker's live data (implements :class:`~gextui.feeds.base.FeedSession`), on the
+    feed's shared connection (:class:`SharedStream`)."""
 
     def __init__(
         self,
         chain: ChainInfo,
-        stream: LiveStream,
+        hub: SharedStream,
         *,
         batch_interval: float,
         on_close: Any = None,
     ) -> None:
         self._chain = chain
-        self._stream = stream
+        self._hub = hub
         self._batch_interval = batch_interval
         self._on_close = on_close
         self._closed = False
@@ -208,63 +210,233 @@ class TastytradeFeedSession:
             zip(by_exp["expiration"].to_list(), by_exp["symbol"].to_list(), strict=True)
         )
         self._all_symbols: list[str] = chain.instruments["symbol"].to_list()
-        stream.set_options(self._all_symbols, enable=False)  # until set_expirations/events
-        stream.start()
+        #: the options this session wants streamed (all until set_expirations says otherwise)
+        self.wanted: frozenset[str] = frozenset(self._all_symbols)
+        #: options are subscribed once set_expirations is called or events() starts reading
+        #: (so a selection made right after open does not first subscribe the whole chain)
+        self.enabled = False
+        self.inbox: list[EventBatch] = []
+        self.arrived = asyncio.Event()
+        self._status_key: tuple[object, ...] = ()
+        self._status = FeedStatus(FeedState.CONNECTING, "connecting to tastytrade")
+        hub.attach(self)
 
     @property
     def chain(self) -> ChainInfo:
         return self._chain
 
     @property
+    def underlying(self) -> str:
+        return self._chain.underlying_symbol
+
+    @property
+    def symbols(self) -> list[str]:
+        """Every option symbol of the chain (routing: the hub sends these here)."""
+        return self._all_symbols
+
+    @property
     def status(self) -> FeedStatus:
-        if self._closed and self._stream.fatal is None:
+        """The connection's state, with this ticker's own progress: ``subscribing n/N``
+        until its contracts are subscribed, ``waiting for data`` until each answered, then
+        the connection's live / stale."""
+        stream = self._hub.stream
+        if self._closed and stream.fatal is None:
             return FeedStatus(FeedState.CLOSED, "closed")
-        return self._stream.status
+        st = stream.status
+        cur = stream.streamer
+        if st.state is FeedState.CLOSED or cur is None:
+            return st
+        own_total = (len(self.wanted) if self.enabled else 0) + 1
+        key = (id(cur), len(stream.subscribed), st, len(cur.missing) if st.progress else 0)
+        if key == self._status_key:
+            return self._status
+        base = FeedState.CONNECTING if stream.stats.connections <= 1 else FeedState.RECONNECTING
+        wanted = self.wanted if self.enabled else frozenset()
+        done = len(wanted & stream.subscribed)
+        if self.underlying not in stream.subscribed or (wanted and not done):
+            status = st  # connecting, setting up: the connection's own words
+        elif done < len(wanted):
+            status = FeedStatus(
+                base,
+                f"subscribing {done:,}/{len(wanted):,} contracts",
+                progress=done / len(wanted),
+            )
+        else:
+            missing = cur.missing
+            waiting = len(wanted & missing) + (self.underlying in missing) if missing else 0
+            if waiting:
+                answered = own_total - waiting
+                status = FeedStatus(base, "waiting for data", progress=answered / own_total)
+            elif st.state in (FeedState.LIVE, FeedState.STALE):
+                status = st
+            else:  # the connection still fills other tickers in: this one is complete
+                status = FeedStatus(FeedState.LIVE, "")
+        self._status_key, self._status = key, status
+        return status
 
     def readiness(self) -> tuple[bool, float | None, list[str]]:
-        """See :meth:`gextui.feeds.tt_stream.LiveStream.readiness` (used by ``snapshot``)."""
-        return self._stream.readiness()
+        """(this ticker's wanted set is subscribed on the current connection, monotonic time
+        of the last data after the last subscription chunk or None, its symbols that have
+        not answered yet) – used by ``snapshot``."""
+        ready, after, missing = self._hub.stream.readiness()
+        own = (self.wanted if self.enabled else frozenset()) | {self.underlying}
+        stream = self._hub.stream
+        subscribed = own <= stream.subscribed and stream.streamer is not None
+        mine = sorted(own.intersection(missing))
+        return (ready or subscribed) and subscribed, after, mine
 
     @property
     def stream(self) -> LiveStream:
-        """The streaming loop (stats, wanted symbols) – for diagnostics and tests."""
-        return self._stream
+        """The shared streaming loop (stats, wanted symbols) – for diagnostics and tests."""
+        return self._hub.stream
 
     async def set_expirations(self, expirations: Sequence[date] | None) -> None:
         """Stream the options of these expirations only (``None``: all of them)."""
         if expirations is None:
-            self._stream.set_options(self._all_symbols)
-            return
-        symbols: list[str] = []
-        for exp in set(expirations):
-            symbols.extend(self._symbols_by_expiration.get(exp, ()))
-        self._stream.set_options(symbols)
+            self.wanted = frozenset(self._all_symbols)
+        else:
+            symbols: list[str] = []
+            for exp in set(expirations):
+                symbols.extend(self._symbols_by_expiration.get(exp, ()))
+            self.wanted = frozenset(symbols)
+        self.enabled = True
+        self._hub.update()
 
     async def events(self) -> AsyncIterator[EventBatch]:
-        """Columnar batches of everything received, one per ``batch_interval`` with data.
+        """Columnar batches of everything received for this ticker, every
+        ``batch_interval`` seconds with data.
 
         Keeps going through reconnects; ends when the session is closed; raises
         :class:`FeedError` when the stream cannot go on (credentials rejected).
         """
-        self._stream.enable_options()
+        if not self.enabled:
+            self.enabled = True
+            self._hub.update()
         while not self._closed:
-            await asyncio.sleep(self._batch_interval)
-            batches, events = self._stream.drain()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.arrived.wait(), self._batch_interval * 5)
+            self.arrived.clear()
+            batches, self.inbox = self.inbox, []
             for batch in batches:  # one per FEED_DATA frame and event type
                 yield batch
-            sdk_batch = to_batch(events, meta=self._meta)  # FULL-format frames only
-            if sdk_batch is not None:
-                yield sdk_batch
-            if self._stream.fatal is not None:
-                raise self._stream.fatal
+            if self._hub.stream.fatal is not None:
+                raise self._hub.stream.fatal
 
     async def aclose(self) -> None:
         if self._closed:
             return
         self._closed = True
-        await self._stream.aclose()
+        self.arrived.set()
+        await self._hub.detach(self)
         if self._on_close is not None:
             self._on_close(self)
+
+
+class SharedStream:
+    """One DXLink connection (:class:`LiveStream`) for every open ticker of a feed.
+
+    Sessions attach and detach; the wanted set of the connection is the union of theirs
+    (an option subscribed once, whoever wants it; a closed ticker unsubscribed). Every
+    ``batch_interval`` one pump drains the connection and routes each batch's rows to the
+    session whose chain holds the symbol (a dict lookup per event, ≈ 0.1 µs), so a
+    watchlist of SPX, SPY, QQQ and NDX costs one connection and one decode.
+    """
+
+    def __init__(self, stream: LiveStream, *, batch_interval: float) -> None:
+        self.stream = stream
+        self._batch_interval = batch_interval
+        self._sessions: list[TastytradeFeedSession] = []
+        self._owner: dict[str, int] = {}
+        self._pump: asyncio.Task[None] | None = None
+
+    @property
+    def sessions(self) -> list[TastytradeFeedSession]:
+        return list(self._sessions)
+
+    def attach(self, session: TastytradeFeedSession) -> None:
+        self._sessions.append(session)
+        self._reindex()
+        self.update()
+        self.stream.start()
+        if self._pump is None or self._pump.done():
+            self._pump = asyncio.create_task(self._run(), name="gextui-dxlink-pump")
+
+    async def detach(self, session: TastytradeFeedSession) -> None:
+        with contextlib.suppress(ValueError):
+            self._sessions.remove(session)
+        self._reindex()
+        if self._sessions:
+            self.update()  # its symbols are unsubscribed
+            return
+        pump, self._pump = self._pump, None
+        if pump is not None:
+            pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await pump
+        await self.stream.aclose()
+
+    def _reindex(self) -> None:
+        owner: dict[str, int] = {}
+        for i, s in enumerate(self._sessions):
+            owner.update(dict.fromkeys(s.symbols, i))
+            owner[s.underlying] = i
+        self._owner = owner
+
+    def update(self) -> None:
+        """The connection streams the union of what the sessions want."""
+        wanted: set[str] = set()
+        enabled = False
+        for s in self._sessions:
+            if s.enabled:
+                enabled = True
+                wanted |= s.wanted
+        self.stream.set_underlyings(s.underlying for s in self._sessions)
+        self.stream.set_options(wanted, enable=enabled)
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self._batch_interval)
+            self.pump()
+
+    def pump(self) -> None:
+        """Drain the connection and hand every session its rows."""
+        batches, events = self.stream.drain()
+        sdk_batch = to_batch(events, meta=self.stream.meta)
+        if sdk_batch is not None:
+            batches.append(sdk_batch)
+        if not batches and self.stream.fatal is None:
+            return
+        sessions = self._sessions
+        for batch in batches:
+            for i, part in self._route(batch):
+                if i < len(sessions):
+                    sessions[i].inbox.append(part)
+        for s in sessions:
+            if s.inbox or self.stream.fatal is not None:
+                s.arrived.set()
+
+    def _route(self, batch: EventBatch) -> list[tuple[int, EventBatch]]:
+        """``batch`` split by owning session (rows of symbols nobody owns are dropped)."""
+        if len(self._sessions) == 1:
+            return [(0, batch)]
+        owner = self._owner
+        parts: dict[int, dict[str, pl.DataFrame]] = {}
+        for kind, frame in batch.frames().items():
+            owners = np.fromiter(
+                (owner.get(sym, -1) for sym in frame["symbol"].to_list()), np.int64, frame.height
+            )
+            first = owners[0]
+            if (owners == first).all():
+                if first >= 0:
+                    parts.setdefault(int(first), {})[kind] = frame
+                continue
+            for i in np.unique(owners):
+                if i >= 0:
+                    parts.setdefault(int(i), {})[kind] = frame.filter(pl.Series(owners == i))
+        return [
+            (i, EventBatch.from_frames(batch.time, frames, meta=batch.meta))
+            for i, frames in parts.items()
+        ]
 
 
 class TastytradeFeed:
@@ -327,6 +499,7 @@ class TastytradeFeed:
         self._session_lock = asyncio.Lock()
         self._chains: dict[str, tuple[float, ChainInfo]] = {}
         self._open: list[TastytradeFeedSession] = []
+        self._hub: SharedStream | None = None
 
     @property
     def source(self) -> Source:
@@ -502,22 +675,35 @@ class TastytradeFeed:
 
     # ------------------------------------------------------------------ Feed protocol
     async def open(self, ticker: str) -> TastytradeFeedSession:
+        """A session for ``ticker`` on the feed's one DXLink connection (made by the first
+        open, closed with the last session)."""
         info = await self.chain(ticker)
         session = await self._ensure_session()
-        stream = LiveStream(
-            session,
-            info.underlying_symbol,
-            self._config,
-            fatal_from=self._fatal_from,
-            token_source=self._quote_token,
-            secrets=self._secrets,
-            meta={"source": info.source.value},
-        )
+        for old in list(self._open):
+            if old.chain.ticker == info.ticker:
+                await old.aclose()  # one session per ticker
+        hub = self._hub
+        if hub is None or not hub.sessions:
+            stream = LiveStream(
+                session,
+                "",
+                self._config,
+                fatal_from=self._fatal_from,
+                token_source=self._quote_token,
+                secrets=self._secrets,
+                meta={"source": info.source.value},
+            )
+            hub = self._hub = SharedStream(stream, batch_interval=self._batch_interval)
         feed_session = TastytradeFeedSession(
-            info, stream, batch_interval=self._batch_interval, on_close=self._forget
+            info, hub, batch_interval=self._batch_interval, on_close=self._forget
         )
         self._open.append(feed_session)
         return feed_session
+
+    @property
+    def connection(self) -> LiveStream | None:
+        """The shared DXLink loop (None before the first open) – for diagnostics and tests."""
+        return self._hub.stream if self._hub is not None else None
 
     def _forget(self, feed_session: TastytradeFeedSession) -> None:
         with contextlib.suppress(ValueError):

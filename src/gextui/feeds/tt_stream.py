@@ -540,7 +540,8 @@ class RetryInfo:
 
 
 class LiveStream:
-    """Keeps one DXLink feed alive for an underlying and a changing set of option symbols.
+    """Keeps one DXLink feed alive for a changing set of underlyings and option symbols (a
+    whole watchlist shares one: see :class:`~gextui.feeds.tastytrade.TastytradeFeed`).
 
     ``fatal_from(exc)`` turns an exception into a fatal :class:`FeedError` (bad credentials)
     or returns ``None`` (retry). ``token_source`` fetches a quote token (the feed's retrying
@@ -563,6 +564,9 @@ class LiveStream:
     ) -> None:
         self._session = session
         self.underlying = underlying
+        self._underlyings: frozenset[str] = frozenset([underlying]) if underlying else frozenset()
+        #: what the current connection has subscribed so far (options and underlyings)
+        self.subscribed: set[str] = set()
         self.config = config
         self._fatal_from = fatal_from
         self._on_status = on_status
@@ -585,7 +589,7 @@ class LiveStream:
     # ------------------------------------------------------------------ control
     def start(self) -> None:
         if self._task is None:
-            self._task = asyncio.create_task(self._run(), name=f"gextui-dxlink-{self.underlying}")
+            self._task = asyncio.create_task(self._run(), name="gextui-dxlink")
 
     def set_options(self, symbols: Iterable[str], *, enable: bool = True) -> None:
         """Stream these option symbols (and no others) from now on; with ``enable=False``
@@ -594,6 +598,22 @@ class LiveStream:
         if enable:
             self._options_enabled = True
         self._changed.set()
+
+    @property
+    def meta(self) -> Mapping[str, str]:
+        """The ``meta`` every batch of this stream carries (the source)."""
+        return self._meta
+
+    def set_underlyings(self, symbols: Iterable[str]) -> None:
+        """Stream the Trade / Quote / Summary of these underlyings (and no others)."""
+        wanted = frozenset(symbols)
+        if wanted != self._underlyings:
+            self._underlyings = wanted
+            self._changed.set()
+
+    @property
+    def underlyings(self) -> frozenset[str]:
+        return self._underlyings
 
     def enable_options(self) -> None:
         """Start streaming the wanted options (called when the consumer starts reading)."""
@@ -794,7 +814,9 @@ class LiveStream:
         if self._streamer is not streamer or self._subscribing or not streamer.subscribed:
             return
         if streamer.missing:
-            total = len(self._wanted) + 1 if self._options_enabled else 1
+            n_und = len(self._underlyings)
+            total = len(self._wanted) + n_und if self._options_enabled else n_und
+            total = max(total, 1)
             done = max(0, total - len(streamer.missing))
             self._set_status(self._base_state(), "waiting for data", progress=done / total)
             return
@@ -810,19 +832,40 @@ class LiveStream:
         """One connection: connect, subscribe everything, follow selection changes."""
         async with streamer:
             self._streamer = streamer
+            self.subscribed = set()
             subscribed: frozenset[str] = frozenset()
-            streamer.want(underlying=self.underlying)
-            for cls in UNDERLYING_TYPES:
-                await streamer.subscribe(cls, [self.underlying])
-                self.stats.subscribe_messages += 1
-            streamer.last_subscribe = time.monotonic()
+            underlyings: frozenset[str] = frozenset()
             while True:
                 self._changed.clear()
+                underlyings = await self._sync_underlyings(streamer, underlyings)
                 if self._options_enabled:
                     subscribed = await self._sync(streamer, subscribed)
                 streamer.subscribed = True
                 self._update_live(streamer, time.monotonic())
                 await self._changed.wait()
+
+    async def _sync_underlyings(
+        self, streamer: WatchedStreamer, have: frozenset[str]
+    ) -> frozenset[str]:
+        """Subscribe the underlyings wanted but not had; unsubscribe those gone."""
+        wanted = self._underlyings
+        add = sorted(wanted - have)
+        remove = sorted(have - wanted)
+        if remove:
+            streamer.unwant(remove)
+            for cls in UNDERLYING_TYPES:
+                await streamer.unsubscribe(cls, remove)
+                self.stats.subscribe_messages += 1
+            self.subscribed.difference_update(remove)
+        if add:
+            for symbol in add:
+                streamer.want(underlying=symbol)
+            for cls in UNDERLYING_TYPES:
+                await streamer.subscribe(cls, add)
+                self.stats.subscribe_messages += 1
+            self.subscribed.update(add)
+            streamer.last_subscribe = time.monotonic()
+        return wanted
 
     async def _sync(self, streamer: WatchedStreamer, have: frozenset[str]) -> frozenset[str]:
         """Subscribe what is wanted but not had, unsubscribe what is had but not wanted."""
@@ -842,6 +885,7 @@ class LiveStream:
                 for cls in OPTION_TYPES:
                     await streamer.unsubscribe(cls, chunk)
                     self.stats.subscribe_messages += 1
+                self.subscribed.difference_update(chunk)
             done = 0
             for i, chunk in enumerate(_chunks(add, cfg.chunk_size)):
                 if i:
@@ -851,6 +895,7 @@ class LiveStream:
                     await streamer.subscribe(cls, chunk)
                     self.stats.subscribe_messages += 1
                 done += len(chunk)
+                self.subscribed.update(chunk)
                 streamer.last_subscribe = time.monotonic()
                 self._set_status(
                     state, f"subscribing {done:,}/{total:,} contracts", progress=done / total
