@@ -114,3 +114,89 @@ def test_signal_stops_cleanly(tmp_path: Path, sig: signal.Signals) -> None:
     assert "stopped (asked to stop)" in rest
     recording = open_recording(rec, "SPY")
     assert recording.events > 0 and not recording.warnings
+
+
+# ---------------------------------------------------------------- market hours (no wall clock)
+def test_idles_outside_the_session_and_rolls_the_date(tmp_path: Path) -> None:
+    """A feed that sends events around the clock (like pre-market quotes): only the regular
+    session is written, the close flushes the day's last minute before the next batch comes,
+    and the next session lands in its own date= folder. Times are the events' own."""
+    import asyncio
+    import io
+    from collections.abc import AsyncIterator, Sequence
+    from datetime import UTC, date, datetime, timedelta
+
+    import polars as pl
+
+    from gextui.core.chain import make_instruments
+    from gextui.core.events import EventBatch
+    from gextui.feeds.base import ChainInfo, FeedState, FeedStatus, Source
+    from gextui.feeds.recording import RecordingFeed
+    from gextui.record_service import RecordService, in_regular_session
+
+    sym = ".SPXW261127C6500"
+    inst = make_instruments(
+        pl.DataFrame(
+            {"symbol": [sym], "root": ["SPXW"], "expiration": [date(2026, 11, 27)],
+             "type": ["C"], "strike": [6500.0]}
+        )
+    )  # fmt: skip
+
+    def batch(t: datetime, i: int) -> EventBatch:
+        return EventBatch(
+            time=t,
+            greeks=pl.DataFrame({"symbol": [sym], "gamma": [0.001 + i * 1e-6], "iv": [0.2]}),
+            quotes=pl.DataFrame({"symbol": ["SPX"], "bid": [6500.0 + i], "ask": [6501.0 + i]}),
+        )
+
+    tue_close = datetime(2026, 11, 24, 20, 58, 30, tzinfo=UTC)  # 15:58:30 New York
+    wed_open = datetime(2026, 11, 25, 14, 28, 30, tzinfo=UTC)  # 09:28:30 New York, Wednesday
+    times = [tue_close + timedelta(seconds=30 * k) for k in range(8)]  # to 16:02:00
+    times += [wed_open + timedelta(seconds=30 * k) for k in range(8)]  # to 09:32:00
+    seen_at_close: list[list[str]] = []
+    statuses: list[str] = []
+
+    class Session:
+        chain = ChainInfo("SPX", "SPX", Source.TASTYTRADE, inst)
+        status = FeedStatus(FeedState.LIVE)
+
+        async def events(self) -> AsyncIterator[EventBatch]:
+            for i, t in enumerate(times):
+                if t == wed_open:  # the night: the 15:59 minute must be on disk already
+                    rec = feed.recorders["SPX"]
+                    await asyncio.to_thread(rec.join, 10)
+                    seen_at_close.append([p.name for p in rec.segments_written])
+                    statuses.append(service.status_line())
+                yield batch(t, i)
+                await asyncio.sleep(0)
+
+        async def set_expirations(self, expirations: Sequence[date] | None) -> None:
+            return None
+
+        async def aclose(self) -> None:
+            return None
+
+    class Feed:
+        source = Source.TASTYTRADE
+
+        async def open(self, ticker: str) -> Session:
+            return Session()
+
+        async def aclose(self) -> None:
+            return None
+
+    feed = RecordingFeed(Feed(), tmp_path, skip_empty=True, in_session=in_regular_session)  # type: ignore[arg-type]
+    service = RecordService(feed, ["SPX"], out=io.StringIO(), status_every=3600)
+    assert asyncio.run(service.run()) == 0
+    minutes = ["205800", "205900", "210000"]  # 15:58, 15:59 and the closing batch at 16:00:00
+    assert seen_at_close == [[f"events-20261124T{m}Z.parquet" for m in minutes]]
+    assert "idle (outside the session)" in statuses[0]
+    days = {r.day: r for r in find_recordings(tmp_path)}
+    assert sorted(days) == ["2026-11-24", "2026-11-25"]
+    tue, wed = (
+        open_recording(tmp_path, "SPX", "2026-11-24"),
+        open_recording(tmp_path, "SPX", "2026-11-25"),
+    )
+    assert tue.describe_range().endswith("15:58:30–16:00:00 New York time")
+    assert wed.describe_range().endswith("09:30:00–09:32:00 New York time")
+    assert tue.events == 4 * 2 and wed.events == 5 * 2  # two events a batch, in session only

@@ -344,7 +344,9 @@ def record_parser() -> argparse.ArgumentParser:
             "  gextui record SPY --source simulated --start '2026-11-24 09:30' --speed 60 "
             "--until 16:00\n\n"
             "--until is market (event) time, New York; --duration is real time. Outside the "
-            "regular session nothing is written unless --quiet-hours is given."
+            "regular session (09:30-16:00 New York on trading days, by the events' own time) "
+            "nothing is written unless --quiet-hours is given; each session gets its own "
+            "date= folder."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -377,7 +379,11 @@ def record_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--quiet-hours",
         action="store_true",
-        help="also write the batches without events outside the regular session",
+        help=(
+            "also record outside the regular session (09:30-16:00 New York, NYSE trading "
+            "days): pre-market and after-hours events, a closed market's empty batches; "
+            "without it the recorder idles there"
+        ),
     )
     return p
 
@@ -401,7 +407,10 @@ def run_record(argv: Sequence[str]) -> int:
         _fail(str(exc))
     if notice:
         _warn(notice)
-    feed = RecordingFeed(inner, root, skip_empty=not args.quiet_hours)
+    from gextui.record_service import in_regular_session
+
+    session = None if args.quiet_hours else in_regular_session
+    feed = RecordingFeed(inner, root, skip_empty=not args.quiet_hours, in_session=session)
 
     async def go() -> int:
         until = None

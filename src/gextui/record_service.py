@@ -9,11 +9,15 @@ then the bytes written. It stops cleanly — every closed minute on disk, the op
 time: the market's clock, so a simulated day at ``--speed 60`` stops at its own 16:15), after
 ``duration`` seconds of real time, or when every stream has ended.
 
-Outside the regular session the feeds send batches without events (the simulated market
-says "market closed"); a ``RecordingFeed(..., skip_empty=True)`` does not write them (the
-command line's default; ``--quiet-hours`` keeps them), so a recorder left running overnight
-costs nothing. A new trading date starts a new ``date=`` partition by itself
-(the recorder partitions by the New York date of event time).
+Market hours: the command line's RecordingFeed gets ``in_session=in_regular_session``
+(09:30–16:00 New York on NYSE trading days, the closing batch at 16:00:00 included), judged by
+each batch's event time — the market's clock, so tests and a simulated day need no wall clock.
+Outside the regular session nothing is written, whether the feed sends empty batches (the
+simulated market) or events (pre-market quotes), and the status line says ``idle``; the first
+batch after the close flushes the session's last minute to disk at once. ``--quiet-hours``
+records everything. Each session lands in its own ``date=`` partition (the recorder partitions
+by the New York date of event time; with ``--quiet-hours`` the evening stays with its day and
+the night's events after midnight start the next one).
 """
 
 from __future__ import annotations
@@ -31,9 +35,18 @@ from gextui.core.events import EventBatch
 from gextui.core.expiry import NEW_YORK
 from gextui.feeds.base import FeedError
 from gextui.feeds.recording import RecordingFeed, RecordingSession
+from gextui.feeds.sim_chain import is_trading_day
+from gextui.feeds.sim_market import SESSION_CLOSE, SESSION_OPEN
 from gextui.headless import selected_coverage
 from gextui.report import fmt_size
 from gextui.store.recorder import Recorder
+
+
+def in_regular_session(moment: datetime) -> bool:
+    """09:30:00–16:00:00 New York on an NYSE trading day, both ends included (the market's
+    closing batch, stamped 16:00:00, belongs to its session)."""
+    local = moment.astimezone(NEW_YORK)
+    return is_trading_day(local.date()) and SESSION_OPEN <= local.time() <= SESSION_CLOSE
 
 
 @dataclass
@@ -50,6 +63,8 @@ class TickerProgress:
     def line(self) -> str:
         cov = selected_coverage(self.book, "all") if self.book.as_of is not None else 0.0
         state = self.ended or self.session.status.state.value
+        if not self.ended and self.session.idle:
+            state = f"idle ({state})" if state != "live" else "idle (outside the session)"
         return f"{self.ticker} {_compact(self.events)} ev {cov:.0%} {state}"
 
 
@@ -171,4 +186,4 @@ class RecordService:
             self.say(self.status_line())
 
 
-__all__ = ["RecordService", "TickerProgress"]
+__all__ = ["RecordService", "TickerProgress", "in_regular_session"]
