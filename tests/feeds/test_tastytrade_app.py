@@ -14,7 +14,6 @@ from gextui.core.exposure import live_expirations
 from gextui.feeds.base import FeedState
 from gextui.settings import Settings
 from gextui.ui.app import GexApp
-from gextui.ui.widgets import StatusLine
 
 ETF_STRIKES = [590.0, 595.0, 600.0, 605.0, 610.0]
 QQQ_STRIKES = [500.0, 505.0, 510.0]
