@@ -48,7 +48,21 @@ REQUIRED_KEYS = [
     "strikes",
 ]
 # what ExposureSnapshot.to_dict() adds beyond issue 2 (documented extras)
-EXTRA_KEYS = {"zero_gamma_note", "gamma_regime", "max_pain_expiration", "prev_close", "coverage"}
+EXTRA_KEYS = {
+    "zero_gamma_note",
+    "gamma_regime",
+    "max_pain_expiration",
+    "prev_close",
+    "coverage",
+    # issue 13: by expiration, the key levels
+    "by_expiration",
+    "abs_gamma_strike",
+    "call_walls",
+    "put_walls",
+    "expected_move",
+    "expected_move_strike",
+    "expected_move_expiration",
+}
 NUMBER_KEYS = [k for k in REQUIRED_KEYS if k not in {"ticker", "source", "as_of", "expiry"}]
 STRIKE_KEYS = ["strike", "call_gex", "put_gex", "net_gex", "call_oi", "put_oi"]
 

@@ -31,6 +31,7 @@ missing coverage, never as zeros.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -41,8 +42,13 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from gextui.core.chain import ChainBook
-from gextui.core.expiry import select_expirations, years_to_settlement
+from gextui.core.chain import ChainArrays, ChainBook
+from gextui.core.expiry import (
+    MIN_T_YEARS,
+    YEAR_SECONDS,
+    select_expirations,
+    years_to_settlement,
+)
 from gextui.core.greeks import charm, vanna
 
 Array = npt.NDArray[np.float64]
@@ -61,6 +67,13 @@ TAIL_D: Final = 9.0  # φ(9) ≈ 1.0e-18: terms beyond it are below double preci
 RESOLVED: Final = 0.25
 MAX_LEVELS: Final = 12  # rounds of cutting a step (each into ≤ MAX_SPLIT) at most
 MAX_SPLIT: Final = 16
+# A resolved term at least SUBSAMPLE · s steps wide is evaluated every s-th grid point only
+# (s a power of 2) and interpolated between (quintic: ~1e-4 of its peak at most).
+SUBSAMPLE: Final = 3.0
+INTERP_ERR: Final = 1.1e-4  # quintic Lagrange at h ≤ σ/3: 15 · 3.52 / 720 / 3⁶ of a peak
+F32_ERR: Final = 1e-5  # float32 terms and sums, relative to Σ |c_i| x (generous)
+MAX_EXAMINED: Final = 4096  # float64 points _Profile._examine adds at most
+WALLS: Final = 3  # call_walls / put_walls: the top 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +89,40 @@ class Coverage:
     @property
     def fraction(self) -> float:
         return self.with_both / self.contracts if self.contracts else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Wall:
+    """A strike and its call GEX (a call wall, > 0) or put GEX (a put wall, < 0), dollars per
+    1 % move, summed over the selected expirations and all roots."""
+
+    strike: float
+    gex: float
+
+    def to_dict(self) -> dict[str, float | None]:
+        return {"strike": _num(self.strike), "gex": _num(self.gex)}
+
+
+@dataclass(frozen=True, slots=True)
+class ExpirationExposure:
+    """GEX of one selected expiration (dollars per 1 % move; every root of that date)."""
+
+    expiration: date
+    net_gex: float
+    call_gex: float
+    put_gex: float
+    abs_gex: float
+    contracts: int  # live contracts of this expiration (with or without data)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "expiration": self.expiration.isoformat(),
+            "net_gex": _num(self.net_gex),
+            "call_gex": _num(self.call_gex),
+            "put_gex": _num(self.put_gex),
+            "abs_gex": _num(self.abs_gex),
+            "contracts": self.contracts,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +158,18 @@ class ExposureSnapshot:
     strikes: pl.DataFrame = field(repr=False)
     # hypothetical spot → net GEX (the zero-gamma profile); empty when not computable
     profile: pl.DataFrame = field(repr=False)
+    # per selected expiration (in date order); their GEX sums are the totals
+    by_expiration: tuple[ExpirationExposure, ...] = ()
+    # the strike with the largest |call GEX| + |put GEX|
+    abs_gamma_strike: float | None = None
+    # the top WALLS call / put walls, strongest first (call_walls[0] is call_wall)
+    call_walls: tuple[Wall, ...] = ()
+    put_walls: tuple[Wall, ...] = ()
+    # the nearest selected expiration's ATM straddle (call + put price at the strike nearest
+    # spot), in index points: the market's expected move to that expiration
+    expected_move: float | None = None
+    expected_move_strike: float | None = None
+    expected_move_expiration: date | None = None
 
     @property
     def gamma_regime(self) -> str:
@@ -168,6 +227,15 @@ class ExposureSnapshot:
                 "with_both": self.coverage.with_both,
                 "chain_total": self.coverage.chain_total,
             },
+            "by_expiration": [e.to_dict() for e in self.by_expiration],
+            "abs_gamma_strike": _num(self.abs_gamma_strike),
+            "call_walls": [w.to_dict() for w in self.call_walls],
+            "put_walls": [w.to_dict() for w in self.put_walls],
+            "expected_move": _num(self.expected_move),
+            "expected_move_strike": _num(self.expected_move_strike),
+            "expected_move_expiration": (
+                self.expected_move_expiration.isoformat() if self.expected_move_expiration else None
+            ),
             "strikes": strikes,
         }
 
@@ -192,17 +260,31 @@ def live_expirations(book: ChainBook, as_of: datetime) -> list[date]:
     return [EPOCH + timedelta(days=int(d)) for d in days]
 
 
+def _selection(
+    a: ChainArrays, expiry: str, moment: datetime
+) -> tuple[tuple[date, ...], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """(the expirations ``expiry`` picks at ``moment``, which of the book's expirations they
+    are, the mask of live contracts in them). Raises ExpirySelectionError."""
+    now_us = moment.timestamp() * 1e6
+    live = a.expiry_last_settlement_us > now_us
+    days = a.expiry_days[live]
+    exps = tuple(select_expirations([EPOCH + timedelta(days=int(d)) for d in days], expiry, moment))
+    chosen = np.zeros(a.expiry_days.size, dtype=bool)
+    if exps:
+        wanted = np.array([(e - EPOCH).days for e in exps], dtype=a.expiry_days.dtype)
+        chosen[np.searchsorted(a.expiry_days, wanted)] = True
+    # a.settlement_us > now_us  ⟺  T > 0 (the sign of a float difference is exact)
+    return exps, chosen, chosen[a.expiry_index] & (a.settlement_us > now_us)
+
+
 def select_contracts(
     book: ChainBook, expiry: str, moment: datetime
 ) -> tuple[Array, tuple[date, ...], npt.NDArray[np.bool_]]:
     """(T in years per contract — NaN when expired, the expirations ``expiry`` picks at
     ``moment``, the mask of live contracts in them). Raises ExpirySelectionError."""
     a = book.arrays()
-    t_years = years_to_settlement(a.settlement_us, moment)
-    exps = tuple(select_expirations(live_expirations(book, moment), expiry, moment))
-    wanted_days = {(e - EPOCH).days for e in exps}
-    chosen = np.fromiter((int(d) in wanted_days for d in a.expiry_days), bool, a.expiry_days.size)
-    return t_years, exps, ~np.isnan(t_years) & chosen[a.expiry_index]
+    exps, _, sel = _selection(a, expiry, moment)
+    return years_to_settlement(a.settlement_us, moment), exps, sel
 
 
 # --------------------------------------------------------------------------- main entry
@@ -222,39 +304,48 @@ def compute_exposure(
     st = a.state
     spot = float(book.underlying.spot)
     have_spot = math.isfinite(spot) and spot > 0
+    s = spot if have_spot else float("nan")
 
-    t_years, exps, sel = select_contracts(book, expiry, moment)
+    exps, chosen_exp, sel = _selection(a, expiry, moment)
+    n_sel = int(np.count_nonzero(sel))
+    # the usual "all" case takes the book's columns as they are (no gathers)
+    idx = None if n_sel == sel.size else np.flatnonzero(sel)
 
-    gamma_a, oi_a = st["gamma"], st["open_interest"]
-    has_g = ~np.isnan(gamma_a)
-    has_oi = ~np.isnan(oi_a)
+    def take(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        return values if idx is None else values[idx]
+
+    g_raw, oi_raw = take(st["gamma"]), take(st["open_interest"])
+    has_g = ~np.isnan(g_raw)
+    has_oi = ~np.isnan(oi_raw)
+    with_both = int(np.count_nonzero(has_g & has_oi))
     coverage = Coverage(
-        contracts=int(sel.sum()),
-        with_greeks=int((sel & has_g).sum()),
-        with_oi=int((sel & has_oi).sum()),
-        with_both=int((sel & has_g & has_oi).sum()),
+        contracts=n_sel,
+        with_greeks=int(np.count_nonzero(has_g)),
+        with_oi=int(np.count_nonzero(has_oi)),
+        with_both=with_both,
         chain_total=len(book),
     )
 
-    idx = np.flatnonzero(sel)
-    strike = a.strike[idx]
-    is_call = a.is_call[idx]
+    strike = take(a.strike)
+    is_call = take(a.is_call)
     sign = np.where(is_call, 1.0, -1.0)
-    mult = a.multiplier[idx]
-    t_sel = t_years[idx]
-    iv = st["iv"][idx]
-    # fancy indexing copies, so zeroing NaN in place is safe
-    oi = _zero_nan(oi_a[idx])
-    vol = _zero_nan(st["day_volume"][idx])
-    gam = _zero_nan(gamma_a[idx])
-    dlt = _zero_nan(st["delta"][idx])
-    s = spot if have_spot else float("nan")
+    mult = take(a.multiplier)
+    now_us = moment.timestamp() * 1e6
+    # T as :func:`years_to_settlement` gives it (every selected contract is live)
+    t_sel = (take(a.settlement_us).astype(np.float64) - now_us) / 1e6 / YEAR_SECONDS
+    np.maximum(t_sel, MIN_T_YEARS, out=t_sel)
+    iv = take(st["iv"])
+    # missing values add nothing to sums (they are counted as missing coverage)
+    oi = np.where(has_oi, oi_raw, 0.0)
+    gam = np.where(has_g, g_raw, 0.0)
+    vol = _nan_to_zero(take(st["day_volume"]))
+    dlt = _nan_to_zero(take(st["delta"]))
+    w_oi = oi * mult  # shares of open interest per contract
+    w_vol = vol * mult
 
-    # per-contract unit exposures (per one contract of OI or volume)
-    unit: dict[str, Array] = {
-        "gex": sign * gam * mult * s * s * 0.01,
-        "dex": dlt * mult * s,
-    }
+    # per-contract unit exposures (per share of OI or volume)
+    sgam = sign * gam
+    unit: dict[str, Array] = {"gex": sgam * (s * s * 0.01), "dex": dlt * s}
     # d1 = (ln S − a)/(σ√T) with a = ln K − (r − q + σ²/2)T: shared by vanna/charm and the
     # zero-gamma profile (which evaluates the same Gaussian at hypothetical spots)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -262,71 +353,43 @@ def compute_exposure(
         a_ln = np.log(strike) - (r - q + 0.5 * iv * iv) * t_sel
     if have_spot:
         van, chm = _vanna_charm(s, strike, iv, t_sel, is_call, r, q, a_ln, vol_t)
+        unit["vex"] = sign * van * (s * 0.01)
+        unit["cex"] = sign * chm * (s / 365.0)
     else:
-        van = chm = np.zeros_like(strike)
-    unit["vex"] = sign * van * mult * s * 0.01
-    unit["cex"] = sign * chm * mult * s / 365.0
-    if not have_spot:
-        unit = {k: np.zeros_like(strike) for k in unit}
+        unit = {k: np.zeros_like(strike) for k in METRICS}
 
-    # Per-strike sums of every column at once: one (contracts × columns) weight matrix,
-    # rows ordered by strike (the book's static order), summed per strike with reduceat.
-    # Per-strike sums. The book keeps instruments in strike order, so ``idx`` (increasing)
-    # is strike-sorted and each strike is one run: np.add.reduceat sums the runs. Puts are
-    # the total minus the calls (one masked product per column instead of two).
-    call_w = is_call.astype(np.float64)
-    inv = a.strike_index[idx]
-    starts = (
-        np.flatnonzero(np.concatenate(([True], inv[1:] != inv[:-1])))
-        if idx.size
-        else np.empty(0, dtype=np.int64)
+    gex_c = unit["gex"] * w_oi  # GEX per contract (OI)
+    strikes_u, cols, strikes_df = _per_strike(
+        a.strikes, take(a.strike_index), is_call, unit, w_oi, w_vol, oi, vol
     )
-    strikes_u = a.strikes[inv[starts]] if idx.size else np.empty(0)
-
-    def runs(values: Array) -> Array:
-        return np.add.reduceat(values, starts) if idx.size else np.empty(0)
-
-    cols: dict[str, Array] = {}
-    columns = [
-        (f"{metric}{suffix}", unit[metric] * weight)
-        for metric in METRICS
-        for weight, suffix in ((oi, ""), (vol, "_vol"))
-    ]
-    for name, per in columns:
-        total, calls = runs(per), runs(per * call_w)
-        cols[f"call_{name}"] = calls
-        cols[f"put_{name}"] = total - calls
-        cols[f"net_{name}"] = total
-    for name, per in (("oi", oi), ("volume", vol)):
-        total, calls = runs(per), runs(per * call_w)
-        cols[f"call_{name}"] = calls
-        cols[f"put_{name}"] = total - calls
-    names = ["strike", *cols]
-    table = np.empty((len(names), strikes_u.size))
-    table[0] = strikes_u
-    for j, col in enumerate(cols.values(), start=1):
-        table[j] = col
-    strikes_df = (
-        pl.from_numpy(table, schema=names, orient="col")
-        if strikes_u.size
-        else pl.DataFrame(schema=dict.fromkeys(names, pl.Float64))
-    )
-    cols = {name: table[j] for j, name in enumerate(names)}
 
     call_gex = float(cols["call_gex"].sum())
     put_gex = float(cols["put_gex"].sum())
-    abs_gex = float(np.abs(unit["gex"] * oi).sum())
+    abs_gex = float(np.abs(gex_c).sum())
     call_oi_total = float(cols["call_oi"].sum())
     put_oi_total = float(cols["put_oi"].sum())
 
-    call_wall = _wall(strikes_u, cols["call_gex"], largest=True)
-    put_wall = _wall(strikes_u, cols["put_gex"], largest=False)
+    call_walls = _top_walls(strikes_u, cols["call_gex"], largest=True)
+    put_walls = _top_walls(strikes_u, cols["put_gex"], largest=False)
+    abs_by_strike = np.abs(cols["call_gex"]) + np.abs(cols["put_gex"])
+    abs_strike = _wall(strikes_u, abs_by_strike, largest=True)
+
+    by_exp = _by_expiration(a, take(a.expiry_index), chosen_exp, is_call, gex_c)
 
     mp_exp = exps[0] if exps else None
     max_pain = None
+    em: tuple[float, float] | None = None
     if mp_exp is not None:
-        in_exp = a.expiration_days[idx] == (mp_exp - EPOCH).days
-        max_pain = _max_pain(strike[in_exp], is_call[in_exp], oi[in_exp] * mult[in_exp])
+        in_exp = take(a.expiration_days) == (mp_exp - EPOCH).days
+        max_pain = _max_pain(strike[in_exp], is_call[in_exp], w_oi[in_exp])
+        if have_spot:
+            em = _expected_move(
+                s,
+                strike[in_exp],
+                is_call[in_exp],
+                take(a.settlement_us)[in_exp],
+                {k: take(st[k])[in_exp] for k in ("bid", "ask", "price")},
+            )
 
     # ------------------------------------------------------------------ zero gamma
     crossings: tuple[float, ...] = ()
@@ -338,11 +401,11 @@ def compute_exposure(
     else:
         use = (oi > 0) & (iv > 0) & np.isfinite(iv)
         span = (PROFILE_LOW * s, PROFILE_HIGH * s)
+        weight = sign * w_oi
         if use.all():  # the usual case: no copies
-            prof = _Profile(a_ln, vol_t, t_sel, sign * oi * mult, q, span)
+            prof = _Profile(a_ln, vol_t, t_sel, weight, q, span)
         else:
-            weight = sign[use] * oi[use] * mult[use]
-            prof = _Profile(a_ln[use], vol_t[use], t_sel[use], weight, q, span)
+            prof = _Profile(a_ln[use], vol_t[use], t_sel[use], weight[use], q, span)
         if prof.total == 0:
             note = "no contracts with both IV and open interest"
         elif prof.size == 0:
@@ -350,7 +413,7 @@ def compute_exposure(
         else:
             grid = np.linspace(PROFILE_LOW * s, PROFILE_HIGH * s, max(profile_points, 3))
             xs, values, crossings = prof.scan(grid)
-            profile = pl.DataFrame({"spot": xs, "net_gex": values})
+            profile = pl.DataFrame([pl.Series("spot", xs), pl.Series("net_gex", values)])
             if crossings:
                 zero_gamma = min(crossings, key=lambda x: abs(x - s))
             else:
@@ -379,8 +442,8 @@ def compute_exposure(
         zero_gamma=zero_gamma,
         zero_gamma_crossings=crossings,
         zero_gamma_note=note,
-        call_wall=call_wall,
-        put_wall=put_wall,
+        call_wall=call_walls[0].strike if call_walls else None,
+        put_wall=put_walls[0].strike if put_walls else None,
         max_pain=max_pain,
         max_pain_expiration=mp_exp if max_pain is not None else None,
         put_call_oi_ratio=put_oi_total / call_oi_total if call_oi_total > 0 else None,
@@ -391,13 +454,143 @@ def compute_exposure(
             if profile is not None
             else pl.DataFrame(schema={"spot": pl.Float64, "net_gex": pl.Float64})
         ),
+        by_expiration=by_exp,
+        abs_gamma_strike=abs_strike,
+        call_walls=call_walls,
+        put_walls=put_walls,
+        expected_move=em[0] if em else None,
+        expected_move_strike=em[1] if em else None,
+        expected_move_expiration=mp_exp if em else None,
     )
+
+
+def _nan_to_zero(values: Array) -> Array:
+    """A copy with NaN → 0: missing data adds nothing to sums."""
+    return np.where(np.isnan(values), 0.0, values)
 
 
 def _zero_nan(values: Array) -> Array:
     """NaN → 0 in place (for fancy-indexed copies): missing data adds nothing to sums."""
     values[np.isnan(values)] = 0.0
     return values
+
+
+def _per_strike(
+    strikes: Array,
+    inv: npt.NDArray[np.int64],
+    is_call: npt.NDArray[np.bool_],
+    unit: Mapping[str, Array],
+    w_oi: Array,
+    w_vol: Array,
+    oi: Array,
+    vol: Array,
+) -> tuple[Array, dict[str, Array], pl.DataFrame]:
+    """(the strikes with a selected contract, their per-strike columns, the strikes frame).
+
+    The book keeps instruments in strike order, so the selected contracts (in book order) are
+    one run per strike and np.add.reduceat sums the runs (a bincount when they are not).
+    Puts are the total minus the calls (one masked product per column instead of two)."""
+    call_w = is_call.astype(np.float64)
+    n = inv.size
+    if n and bool(np.all(inv[1:] >= inv[:-1])):
+        starts = np.flatnonzero(np.concatenate(([True], inv[1:] != inv[:-1])))
+        strikes_u = strikes[inv[starts]]
+
+        def runs(values: Array) -> Array:
+            return np.add.reduceat(values, starts)
+
+    else:
+        present = np.unique(inv)
+        strikes_u = strikes[present]
+
+        def runs(values: Array) -> Array:
+            sums = np.bincount(inv, weights=values, minlength=strikes.size)
+            return sums[present].astype(np.float64, copy=False)
+
+    names = ["strike"]
+    table = np.empty((strikes_u.size, 29), order="F")  # columns contiguous for polars
+    table[:, 0] = strikes_u
+    j = 1
+    for metric in METRICS:
+        for weight, suffix in ((w_oi, ""), (w_vol, "_vol")):
+            name = f"{metric}{suffix}"
+            per = unit[metric] * weight
+            if n:
+                total, calls = runs(per), runs(per * call_w)
+                table[:, j] = calls
+                np.subtract(total, calls, out=table[:, j + 1])
+                table[:, j + 2] = total
+            names += [f"call_{name}", f"put_{name}", f"net_{name}"]
+            j += 3
+    for name, per in (("oi", oi), ("volume", vol)):
+        if n:
+            total, calls = runs(per), runs(per * call_w)
+            table[:, j] = calls
+            np.subtract(total, calls, out=table[:, j + 1])
+        names += [f"call_{name}", f"put_{name}"]
+        j += 2
+    frame = (
+        pl.from_numpy(table, schema=names, orient="row")
+        if strikes_u.size
+        else pl.DataFrame(schema=dict.fromkeys(names, pl.Float64))
+    )
+    return strikes_u, {name: table[:, k] for k, name in enumerate(names)}, frame
+
+
+def _by_expiration(
+    a: ChainArrays,
+    exp_index: npt.NDArray[np.int64],
+    chosen: npt.NDArray[np.bool_],
+    is_call: npt.NDArray[np.bool_],
+    gex: Array,
+) -> tuple[ExpirationExposure, ...]:
+    """Net / call / put / absolute GEX and the live contracts of each selected expiration
+    (one bincount over (expiration, type) pairs)."""
+    n_exp = a.expiry_days.size
+    key = exp_index * 2 + is_call
+    both = np.bincount(key, weights=gex, minlength=2 * n_exp).reshape(n_exp, 2)
+    absolute = np.bincount(exp_index, weights=np.abs(gex), minlength=n_exp)
+    count = np.bincount(exp_index, minlength=n_exp)
+    pick = np.flatnonzero(chosen)
+    days = a.expiry_days[pick].tolist()
+    puts, calls = both[pick, 0].tolist(), both[pick, 1].tolist()
+    return tuple(
+        ExpirationExposure(EPOCH + timedelta(days=d), c + p, c, p, ab, n)
+        for d, c, p, ab, n in zip(
+            days, calls, puts, absolute[pick].tolist(), count[pick].tolist(), strict=True
+        )
+    )
+
+
+def _expected_move(
+    s: float,
+    strike: Array,
+    is_call: npt.NDArray[np.bool_],
+    settlement: npt.NDArray[np.int64],
+    state: Mapping[str, Array],
+) -> tuple[float, float] | None:
+    """(ATM straddle price in index points, its strike) of one expiration's contracts.
+
+    The ATM strike is the listed strike nearest spot that has both a call and a put of the
+    same settlement (AM and PM roots are separate; ties: the lower strike, then the later
+    settlement). Each leg's price is its quote mid ((bid + ask) / 2, when both are there and
+    ask ≥ bid), else the feed's mark (the Greeks event's price); None when either leg has
+    neither."""
+    bid, ask, mark = state["bid"], state["ask"], state["price"]
+    # sorted by strike, settlement, type (puts first): a listed straddle is a put followed
+    # by a call of the same strike and settlement
+    order = np.lexsort((is_call, settlement, strike))
+    k, t, c = strike[order], settlement[order], is_call[order]
+    p = np.flatnonzero((k[:-1] == k[1:]) & (t[:-1] == t[1:]) & ~c[:-1] & c[1:])
+    if not p.size:
+        return None
+    best = int(p[np.lexsort((-t[p], k[p], np.abs(k[p] - s)))[0]])
+    legs = order[[best, best + 1]]
+    with np.errstate(invalid="ignore"):
+        quoted = (ask[legs] >= bid[legs]) & (ask[legs] > 0)
+    price = np.where(quoted, 0.5 * (bid[legs] + ask[legs]), mark[legs])
+    straddle = float(price.sum())
+    return (straddle, float(k[best])) if math.isfinite(straddle) else None
 
 
 def _vanna_charm(
@@ -428,6 +621,22 @@ def _vanna_charm(
     van[~ok] = 0.0
     chm[~ok] = 0.0
     return _zero_nan(van), _zero_nan(chm)
+
+
+def _top_walls(strikes: Array, values: Array, *, largest: bool) -> tuple[Wall, ...]:
+    """The WALLS strikes with the largest (``largest``) or most negative per-strike GEX,
+    strongest first (ties: the lower strike first, as for the call/put wall); only strikes
+    whose GEX has the wall's sign count."""
+    if values.size == 0:
+        return ()
+    key = -values if largest else values
+    n = min(WALLS, values.size)
+    part = np.argpartition(key, n - 1)[:n] if values.size > n else np.arange(values.size)
+    # exact ordering among the candidates and any ties with the n-th (stable: lower strike)
+    cut = key[part].max()
+    cand = np.flatnonzero(key <= cut)
+    cand = cand[np.argsort(key[cand], kind="stable")][:n]
+    return tuple(Wall(float(strikes[i]), float(values[i])) for i in cand.tolist() if key[i] < 0)
 
 
 def _wall(strikes: Array, values: Array, *, largest: bool) -> float | None:
@@ -471,6 +680,9 @@ class _Profile:
     Each term g_i(x) = x exp(−½ ((ln x − a_i) b_i)²) is a bump of width σ√T = 1/b_i in ln x,
     unimodal (log-concave in ln x) with its peak at ln x = a_i + 1/b_i², where it is
     exp(a_i + 1/(2 b_i²)).
+
+    float32 work uses ln x and a_i relative to the span's centre (``ref``), so that both are
+    small numbers and their difference keeps float32's relative precision.
     """
 
     def __init__(
@@ -482,31 +694,40 @@ class _Profile:
         # of the span, or d < −TAIL_D at the high end, adds < φ(9) ≈ 1e-18 of its weight
         # anywhere in the span — nothing at double precision next to the near-the-money
         # terms. Drop it.
+        lo, hi = math.log(span[0]), math.log(span[1])
         tail = TAIL_D * vol_t
-        keep = (a >= math.log(span[0]) - tail) & (a <= math.log(span[1]) + tail)
+        keep = (a >= lo - tail) & (a <= hi + tail)
         self.total = int(keep.size)
         if not keep.all():
             a, t, weight, vol_t = a[keep], t[keep], weight[keep], vol_t[keep]
+        self.ref = 0.5 * (lo + hi)
         self.a = a
         self.b = 1.0 / vol_t
         # 0.01 for "per 1 % move"; e^(−qT) only when q ≠ 0
         self.c = weight * (0.01 * INV_SQRT_2PI) * self.b
         if q != 0.0:
             self.c *= np.exp(-q * t)
+        self.abs_c = np.abs(self.c)
+        self.abs_c_sum = float(self.abs_c.sum())
         self.size = int(a.size)
 
+    def _u32(self, xs: Array) -> npt.NDArray[np.float32]:
+        """ln x − ref, float32."""
+        return (np.log(xs) - self.ref).astype(np.float32)
+
     @staticmethod
-    def _evaluate32(xs: Array, a: Array, b: Array, c: Array, chunk: int = 8) -> Array:
-        """Σ c g(x) at every x, in float32 (twice as fast; used for terms the grid resolves —
-        brackets are re-checked and refined in float64 by :meth:`at`)."""
+    def _sum32(u: npt.NDArray[np.float32], a: Array, b: Array, c: Array) -> Array:
+        """Σ c exp(−½ ((u − a) b)²) at every ``u`` (float32 terms: twice as fast as float64;
+        brackets are re-checked and refined in float64 by :meth:`at`), a few points at a
+        time so that the work matrix stays in cache. ``a`` is relative to ``ref``."""
         a32 = a.astype(np.float32)
         b32 = b.astype(np.float32)
         c32 = c.astype(np.float32)
-        lx = np.log(xs).astype(np.float32)
-        out = np.empty(xs.size)
-        buf = np.empty((chunk, a32.size), dtype=np.float32)
-        for start in range(0, xs.size, chunk):
-            part = lx[start : start + chunk]
+        out = np.empty(u.size)
+        chunk = 8
+        buf = np.empty((min(chunk, u.size), a32.size), dtype=np.float32)
+        for start in range(0, u.size, chunk):
+            part = u[start : start + chunk]
             d = buf[: part.size]
             np.subtract(part[:, None], a32[None, :], out=d)
             d *= b32
@@ -514,12 +735,54 @@ class _Profile:
             d *= np.float32(-0.5)
             np.exp(d, out=d)
             out[start : start + part.size] = d @ c32
-        return out * xs
+        return out
 
-    @staticmethod
-    def _terms(xs: Array, a: Array, b: Array) -> npt.NDArray[np.float32]:
-        """g_i(x) for every x (rows) and term (columns), float32."""
-        d = np.log(xs).astype(np.float32)[:, None] - a.astype(np.float32)[None, :]
+    def _smooth(self, grid: Array, use: npt.NDArray[np.bool_], step0: float) -> Array:
+        """Σ c_i g_i at every point of the uniform grid over the terms ``use`` (each at least
+        1/RESOLVED steps wide). A term W steps wide is evaluated only every s-th point, s the
+        largest power of 2 with W ≥ SUBSAMPLE · s (at most (m − 1)/5, so that ≥ 6 points
+        remain), and interpolated between them by quintic Lagrange: for a Gaussian of width
+        σ sampled every h ≤ σ/SUBSAMPLE the error is below 15 · 3.52 / 6! · (h/σ)⁶ ≈ 1e-4 of
+        its peak (:data:`INTERP_ERR`)."""
+        m = grid.size
+        out = np.zeros(m)
+        pick = np.flatnonzero(use)
+        if not pick.size:
+            return out
+        u = self._u32(grid)
+        kmax = 0
+        while (m - 1) % (2 ** (kmax + 1)) == 0 and (m - 1) // 2 ** (kmax + 1) >= 5:
+            kmax += 1
+        b = self.b[pick]
+        if kmax:
+            with np.errstate(divide="ignore"):
+                level = np.log2(1.0 / (b * (step0 * SUBSAMPLE)))
+            np.floor(level, out=level)
+            np.clip(level, 0, kmax, out=level)
+            lv = level.astype(np.int8)
+            order = np.argsort(lv, kind="stable")  # radix sort of small integers
+            counts = np.bincount(lv, minlength=kmax + 1).tolist()
+            pick = pick[order]
+            b = b[order]
+        else:
+            counts = [pick.size]
+        a = self.a[pick] - self.ref
+        c = self.c[pick]
+        start = 0
+        for k, n in enumerate(counts):
+            if not n:
+                continue
+            s = 2**k
+            part = slice(start, start + n)
+            v = self._sum32(u[::s], a[part], b[part], c[part])
+            out += v if s == 1 else _lagrange_matrix(m, s) @ v
+            start += n
+        out *= grid
+        return out
+
+    def _terms(self, xs: Array, a: Array, b: Array) -> npt.NDArray[np.float32]:
+        """g_i(x) for every x (rows) and term (columns), float32 (``a`` absolute)."""
+        d = self._u32(xs)[:, None] - (a - self.ref).astype(np.float32)[None, :]
         d *= b.astype(np.float32)[None, :]
         d *= d
         d *= np.float32(-0.5)
@@ -529,15 +792,19 @@ class _Profile:
 
     def evaluate(self, xs: Array) -> Array:
         """P at every x (float32 sums)."""
-        return self._evaluate32(xs, self.a, self.b, self.c)
+        return self._sum32(self._u32(xs), self.a - self.ref, self.b, self.c) * xs
 
     def at(self, x: float) -> float:
         """P(x) in float64; 0 when the sum is within rounding of cancelling out (|P| ≤
         NOISE × Σ |c_i g_i(x)|): such a value has no sign."""
         d = (math.log(x) - self.a) * self.b
-        e = np.exp(-0.5 * d * d)
+        d *= d
+        d *= -0.5
+        e = np.exp(d, out=d)
         net = float(x * (e @ self.c))
-        if abs(net) <= NOISE * float(x * (e @ np.abs(self.c))):
+        if abs(net) > NOISE * x * self.abs_c_sum:  # e ≤ 1: Σ |c_i g_i| ≤ x Σ |c_i|
+            return net
+        if abs(net) <= NOISE * float(x * (e @ self.abs_c)):
             return 0.0
         return net
 
@@ -545,93 +812,37 @@ class _Profile:
         """(points, P at them, every sign change refined) on the uniform grid ``grid``.
 
         The coarse grid resolves every term whose width σ√T is at least 1/RESOLVED of its
-        step in ln x. Narrower terms (short-dated contracts: 0DTE, a day or two) can hide a
-        dip between two grid points, so each step is checked: its narrow terms can move P
-        by at most V = Σ |c_i| (max g_i − min g_i) over the step (exact for unimodal g_i:
-        the peak when it lies inside, else the larger end). Where V reaches min(|P(lo)|,
-        |P(hi)|) the step is halved — the narrow terms evaluated exactly, the resolved ones
-        interpolated (cubic, from the coarse grid) — until every step either cannot hide a
-        sign change or resolves its terms too. Then every sign change between consecutive
-        points is refined (Illinois, float64) to < ZERO_TOL.
+        step in ln x (wide ones are sampled more sparsely still, :meth:`_smooth`). Narrower
+        terms (short-dated contracts: 0DTE, a day or two) can hide a dip between two grid
+        points, so each step is checked: its narrow terms can move P by at most
+        V = Σ |c_i| (max g_i − min g_i) over the step (exact for unimodal g_i: the peak when
+        it lies inside, else the larger end). Where V reaches min(|P(lo)|, |P(hi)|) less the
+        error the computed P may carry (interpolation, float32), the step is cut — the narrow
+        terms evaluated exactly, the resolved ones interpolated (quintic, from the coarse
+        grid) — until every step either cannot hide a sign change or resolves its terms too.
+        Then every sign change between consecutive points is refined (Illinois, float64) to
+        < ZERO_TOL.
         """
         lx = np.log(grid)
         step0 = float(np.max(np.diff(lx)))
         narrow = self.b * step0 > RESOLVED
+        pw = self._smooth(grid, ~narrow, step0)  # the resolved terms at the grid points
+        # what a computed P may be off by: interpolation (twice: onto the grid, then between
+        # its points) and float32 sums, against a term's peak (≤ 1.25 x for σ√T < 0.5)
+        margin = 2.0 * (INTERP_ERR + F32_ERR) * self.abs_c_sum * float(grid[-1]) * 1.25
         if not narrow.any():
-            values = self.evaluate(grid)
-            return grid, values, tuple(self._crossings(grid, values))
-        # one float32 pass over the terms (narrow ones first, keeping their block); the very
-        # wide ones (≥ 2 · 4 steps) only at every other grid point, the rest interpolated
-        # (cubic midpoints; the error is ~1e-5 of a term's peak, below what the grid needs)
-        very = (self.b * step0 * 2.0 <= RESOLVED) if grid.size >= 9 and grid.size % 2 else None
-        if very is None or very.sum() < 1000:
-            very = np.zeros(narrow.size, dtype=bool)
-        mid_t = ~narrow & ~very
-        order_t = np.concatenate(
-            (np.flatnonzero(narrow), np.flatnonzero(mid_t), np.flatnonzero(very))
-        )
-        nn = int(narrow.sum())
-        nm = nn + int(mid_t.sum())
-        a32 = self.a[order_t].astype(np.float32)
-        b32 = self.b[order_t].astype(np.float32)
-        c32 = self.c[order_t].astype(np.float32)
-        lx32 = lx.astype(np.float32)
-        g = np.empty((grid.size, nn), dtype=np.float32)
-        pw = np.empty(grid.size)
-        chunk = 8
-        buf = np.empty((chunk, a32.size), dtype=np.float32)
-        for start in range(0, grid.size, chunk):
-            part = lx32[start : start + chunk]
-            d = buf[: part.size, :nm]
-            np.subtract(part[:, None], a32[None, :nm], out=d)
-            d *= b32[:nm]
-            d *= d
-            d *= np.float32(-0.5)
-            np.exp(d, out=d)
-            pw[start : start + part.size] = d[:, nn:] @ c32[nn:nm]
-            g[start : start + part.size] = d[:, :nn]
-        if nm < a32.size:  # the very wide terms on the even points, interpolated between
-            part = lx32[::2]
-            even = np.empty(part.size)
-            av, bv, cv = a32[nm:], b32[nm:], c32[nm:]
-            for start in range(0, part.size, chunk):  # the same loop, reusing buf
-                sub = part[start : start + chunk]
-                d = buf[: sub.size, : av.size]
-                np.subtract(sub[:, None], av[None, :], out=d)
-                d *= bv
-                d *= d
-                d *= np.float32(-0.5)
-                np.exp(d, out=d)
-                even[start : start + sub.size] = d @ cv
-            full = np.empty(grid.size)
-            full[::2] = even
-            full[3:-3:2] = (9.0 * (even[1:-2] + even[2:-1]) - even[:-3] - even[3:]) / 16.0
-            full[1] = 0.375 * even[0] + 0.75 * even[1] - 0.125 * even[2]
-            full[-2] = 0.375 * even[-1] + 0.75 * even[-2] - 0.125 * even[-3]
-            pw += full
-        pw *= grid
-        g *= grid[:, None].astype(np.float32)
+            return self._finish(grid, pw, margin)
         an, bn = self.a[narrow], self.b[narrow]
-        cn32 = c32[:nn]
+        cn32 = self.c[narrow].astype(np.float32)
+        g = self._terms(grid, an, bn)
         abs_c = np.abs(cn32)
         x_peak = np.exp(an + 1.0 / (bn * bn))
         g_peak = np.exp(an + 0.5 / (bn * bn))
         values = pw + g @ cn32
         x0, dx, m = float(grid[0]), float(grid[1] - grid[0]), grid.size
 
-        def wide_at(x: Array) -> Array:  # cubic Lagrange on the uniform coarse grid
-            pos = (x - x0) / dx
-            j = np.clip(np.floor(pos).astype(np.int64), 1, m - 3) if m >= 4 else None
-            if j is None:
-                return np.interp(x, grid, pw)
-            t = pos - j
-            y0, y1, y2, y3 = pw[j - 1], pw[j], pw[j + 1], pw[j + 2]
-            return (
-                -t * (t - 1) * (t - 2) / 6 * y0
-                + (t + 1) * (t - 1) * (t - 2) / 2 * y1
-                - (t + 1) * t * (t - 2) / 2 * y2
-                + (t + 1) * t * (t - 1) / 6 * y3
-            )
+        def wide_at(x: Array) -> Array:  # Lagrange on the uniform coarse grid
+            return _lagrange_at(pw, (x - x0) / dx) if m >= 6 else np.interp(x, grid, pw)
 
         lo, hi = grid[:-1], grid[1:]
         p_lo, p_hi = values[:-1], values[1:]
@@ -649,7 +860,7 @@ class _Profile:
                 g_hi = self._terms(hi, an[act], bn[act])
             diff = np.subtract(g_hi, g_lo)
             np.abs(diff, out=diff)
-            var = diff @ abs_c[act]
+            var = (diff @ abs_c[act]).astype(np.float64)
             # a peak inside a step: the range is from the peak, not the larger end
             # (the steps stay sorted: each is replaced in place by its pieces)
             k = np.searchsorted(lo, x_peak[act], side="right") - 1
@@ -658,8 +869,10 @@ class _Profile:
             if ok.any():
                 ii, tt = idx[ok], np.flatnonzero(ok)
                 top = np.maximum(g_lo[ii, tt], g_hi[ii, tt])
-                np.add.at(var, ii, abs_c[act[tt]] * (g_peak[act[tt]] - top))
-            split = var > np.minimum(np.abs(p_lo), np.abs(p_hi))
+                var += np.bincount(
+                    ii, weights=abs_c[act[tt]] * (g_peak[act[tt]] - top), minlength=var.size
+                )
+            split = var > np.minimum(np.abs(p_lo), np.abs(p_hi)) - margin
             if not split.any():
                 break
             lo, hi, p_lo, p_hi = lo[split], hi[split], p_lo[split], p_hi[split]
@@ -681,10 +894,93 @@ class _Profile:
         xs = np.concatenate(extra_x)
         vs = np.concatenate(extra_v)
         order = np.argsort(xs)
-        xs, vs = xs[order], vs[order]
-        return xs, vs, tuple(self._crossings(xs, vs))
+        return self._finish(xs[order], vs[order], margin)
 
-    def _crossings(self, xs: Array, ys: Array) -> list[float]:
+    def _finish(
+        self, xs: Array, vs: Array, margin: float
+    ) -> tuple[Array, Array, tuple[float, ...]]:
+        """(points, values, crossings) once the sampled points are complete: the steps
+        :meth:`_examine` checks added, then every sign change refined."""
+        xs, vs, exact = self._examine(xs, vs, margin)
+        return xs, vs, tuple(self._crossings(xs, vs, exact))
+
+    def _values64(self, xs: Array) -> tuple[Array, Array]:
+        """(P at every x in float64 — 0 where it cancels to rounding, as :meth:`at` —, and
+        g_i(x) for every x (rows) and term (columns))."""
+        d = (np.log(xs)[:, None] - self.a[None, :]) * self.b[None, :]
+        d *= d
+        d *= -0.5
+        np.exp(d, out=d)
+        d *= xs[:, None]
+        net = d @ self.c
+        net[np.abs(net) <= NOISE * (d @ self.abs_c)] = 0.0
+        return net, d
+
+    def _examine(
+        self, xs: Array, vs: Array, margin: float
+    ) -> tuple[Array, Array, npt.NDArray[np.bool_]]:
+        """Make sure of the steps the sampled values cannot vouch for: those with an end
+        within ``margin`` (what a computed value may be off by) of zero. There float32 and
+        interpolation say nothing, and far in the tails, where every term is small, a
+        resolved-looking sum can still dip across zero and back within a step. Each such step
+        is checked in float64 over every term: P can move by at most
+        V = Σ |c_i| (max g_i − min g_i) over it (exact for unimodal g_i), so it is clear when
+        V ≤ min(|P(lo)|, |P(hi)|) with one sign at both ends; otherwise it is halved, down to
+        ZERO_TOL. Returns the points with the new ones, their values (float64 where
+        examined) and which values are float64's."""
+        exact = np.zeros(xs.size, dtype=bool)
+        small = np.abs(vs) <= margin
+        cand = np.flatnonzero(small[:-1] | small[1:])
+        if not cand.size:
+            return xs, vs, exact
+        vs = vs.copy()
+        end = np.zeros(xs.size, dtype=bool)
+        end[cand] = True
+        end[cand + 1] = True
+        ends = np.flatnonzero(end)
+        vs[ends], _ = self._values64(xs[ends])
+        exact[ends] = True
+        lo, hi, p_lo, p_hi = xs[cand], xs[cand + 1], vs[cand], vs[cand + 1]
+        x_peak = np.exp(self.a + 1.0 / (self.b * self.b))
+        g_peak = np.exp(self.a + 0.5 / (self.b * self.b))
+        new_x: list[Array] = []
+        new_v: list[Array] = []
+        added = 0
+        while lo.size and added < MAX_EXAMINED:
+            var = np.empty(lo.size)
+            for start in range(0, lo.size, 64):  # (steps × terms) matrices in pieces
+                part = slice(start, start + 64)
+                _, g_lo = self._values64(lo[part])
+                _, g_hi = self._values64(hi[part])
+                top = np.maximum(g_lo, g_hi)
+                inside = (x_peak[None, :] > lo[part, None]) & (x_peak[None, :] < hi[part, None])
+                np.copyto(top, np.broadcast_to(g_peak, top.shape), where=inside)
+                top -= np.minimum(g_lo, g_hi)
+                var[part] = top @ self.abs_c
+            one_sign = (np.signbit(p_lo) == np.signbit(p_hi)) & (p_lo != 0.0) & (p_hi != 0.0)
+            bound = np.where(one_sign, np.minimum(np.abs(p_lo), np.abs(p_hi)), 0.0)
+            doubt = (var > bound) & (hi - lo > ZERO_TOL)
+            # a sign change is a bracket (refined later); zeros have no sign
+            doubt &= one_sign | (p_lo == 0.0) | (p_hi == 0.0)
+            if not doubt.any():
+                break
+            lo, hi, p_lo, p_hi = lo[doubt], hi[doubt], p_lo[doubt], p_hi[doubt]
+            mid = 0.5 * (lo + hi)
+            p_mid, _ = self._values64(mid)
+            new_x.append(mid)
+            new_v.append(p_mid)
+            added += mid.size
+            lo, hi = np.concatenate((lo, mid)), np.concatenate((mid, hi))
+            p_lo, p_hi = np.concatenate((p_lo, p_mid)), np.concatenate((p_mid, p_hi))
+        if not new_x:
+            return xs, vs, exact
+        xs = np.concatenate((xs, *new_x))
+        vs = np.concatenate((vs, *new_v))
+        exact = np.concatenate((exact, np.ones(added, dtype=bool)))
+        order = np.argsort(xs, kind="stable")
+        return xs[order], vs[order], exact[order]
+
+    def _crossings(self, xs: Array, ys: Array, exact: npt.NDArray[np.bool_]) -> list[float]:
         """Every sign change of P between consecutive points ``xs`` (sorted), refined by
         Illinois. A value that is exactly 0 in float32 (its terms underflowed) is re-evaluated
         in float64; one that is 0 even then (no term reaches it, or the terms cancel to
@@ -692,9 +988,12 @@ class _Profile:
         that have one. A bracket whose ends are within float32 doubt of zero (F32_DOUBT ×
         Σ|c| x; float32 sums carry a relative error of ~1e-7 × n) is re-checked in float64."""
         ys = ys.copy()
-        exact = np.zeros(ys.size, dtype=bool)
-        doubt = F32_DOUBT * float(np.abs(self.c).sum() * xs[-1]) if xs.size else 0.0
-        fix = np.flatnonzero(ys == 0.0)
+        exact = exact.copy()
+        doubt = F32_DOUBT * self.abs_c_sum * float(xs[-1]) if xs.size else 0.0
+        zero = (ys == 0.0) & exact  # float64 zeros: no sign
+        if zero.any():
+            xs, ys, exact = xs[~zero], ys[~zero], exact[~zero]
+        fix = np.flatnonzero((ys == 0.0) & ~exact)
         for _ in range(ys.size + 1):
             if fix.size:
                 ys[fix] = [self.at(float(xs[i])) for i in fix]
@@ -703,15 +1002,55 @@ class _Profile:
                 xs, ys, exact = xs[signed], ys[signed], exact[signed]
             # the ends of every sign change that float32 alone cannot vouch for, until the
             # signs around each change are float64's
-            flips = np.flatnonzero(np.signbit(ys[:-1]) != np.signbit(ys[1:]))
-            ends = np.union1d(flips, flips + 1)
-            fix = ends[~exact[ends] & (np.abs(ys[ends]) <= doubt)]
+            flip = np.signbit(ys[:-1]) != np.signbit(ys[1:])
+            end = np.zeros(ys.size, dtype=bool)
+            end[:-1] |= flip
+            end[1:] |= flip
+            fix = np.flatnonzero(end & ~exact & (np.abs(ys) <= doubt))
             if not fix.size:
                 break
         return [
             _refine(self, float(xs[i]), float(xs[i + 1]), float(ys[i]), float(ys[i + 1]))
             for i in np.flatnonzero(np.signbit(ys[:-1]) != np.signbit(ys[1:]))
         ]
+
+
+@functools.lru_cache(maxsize=32)
+def _lagrange_matrix(m: int, s: int) -> Array:
+    """(m × n) weights taking values at every s-th of m uniform points (n = (m − 1)/s + 1,
+    n ≥ 6) to all m points by quintic Lagrange on the 6 nearest nodes (read-only)."""
+    n = (m - 1) // s + 1
+    pos = np.arange(m) / s
+    j0 = np.clip(np.floor(pos).astype(np.int64) - 2, 0, n - 6)
+    w = _lagrange_weights(pos - j0)
+    out = np.zeros((m, n))
+    rows = np.arange(m)
+    for r in range(6):
+        out[rows, j0 + r] += w[r]
+    out.flags.writeable = False
+    return out
+
+
+def _lagrange_weights(t: Array) -> list[Array]:
+    """The 6 quintic Lagrange weights on nodes 0 … 5 at positions ``t``."""
+    out = []
+    for r in range(6):
+        w = np.ones_like(t)
+        for j in range(6):
+            if j != r:
+                w *= (t - j) / (r - j)
+        out.append(w)
+    return out
+
+
+def _lagrange_at(values: Array, pos: Array) -> Array:
+    """Quintic Lagrange interpolation of ``values`` (on nodes 0, 1, …) at ``pos``."""
+    j0 = np.clip(np.floor(pos).astype(np.int64) - 2, 0, values.size - 6)
+    w = _lagrange_weights(pos - j0)
+    out = w[0] * values[j0]
+    for r in range(1, 6):
+        out += w[r] * values[j0 + r]
+    return out
 
 
 def _refine(prof: _Profile, s: float, t: float, fs: float, ft: float) -> float:
