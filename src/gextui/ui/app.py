@@ -595,7 +595,15 @@ class GexApp(App[None]):
                 state = st.phase.value
             if st.warming and st.phase is TickerPhase.STREAMING:
                 state = f"{state} · warming up"
-            rows.append(overview_row(name, self.monitor.latest(name), state))
+            snap = self.monitor.latest(name)
+            shown = self._snapshot
+            if (
+                name == self.ticker
+                and shown is not None
+                and self.expiry == self.monitor.rules.expiry
+            ):
+                snap = shown  # the same numbers as the top line (computed more often)
+            rows.append(overview_row(name, snap, state))
         return rows
 
     def _paint_overview(self, width: int) -> None:
