@@ -110,14 +110,18 @@ def render_expirations(
     what = "calls vs puts" if metric_split else "net"
     title = f"GEX by expiration · {what} · per 1% move"
     if not rows:
-        return Text(f"{title}: no expirations yet", style="dim", end="")
+        return Text(f"{title}: no expirations yet"[:width], style="dim", end="")
     ordered = sorted(rows, key=lambda r: r.expiration)
     n = len(ordered)
     title = f"{title} · {n} expiration{'s' if n != 1 else ''}"
     at = next((i for i, r in enumerate(ordered) if r.expiration == selected), -1)
 
     # the window of rows that fits under the title, with the "+N more" lines it needs
-    room = max(height - 1, 1)
+    room = height - 1
+    if room <= 0:  # one line: the title and the selected expiration
+        chosen = ordered[at] if at >= 0 else ordered[0]
+        note = f"{title} · {_date_label(chosen.expiration, today)}"
+        return Text(note[:width], Style(bold=True), no_wrap=True, end="")
     lo, hi, notes = 0, n, True
     if n > room:
         center = max(at, 0)

@@ -201,7 +201,8 @@ def heat_grid(
     if span <= 0:
         n_cols, d = 1, max(typical, 60.0)
     else:
-        d = max(typical, span / max(columns - 1, 1))
+        # each sample stands for [t, t + typical): the session's span + one sample into columns
+        d = max(typical, (span + typical) / columns)
         n_cols = min(math.floor(span / d + 1e-9) + 1, columns)
     col = np.clip(np.floor((ts - ts[0]) / d + 1e-9).astype(np.int64), 0, n_cols - 1)
     by_strike = _column_mean(vals, col, n_cols)  # (strikes, columns)
@@ -332,15 +333,21 @@ def render_heatmap(
                 strike_range=strike_range,
             )
         except (TypeError, ValueError) as exc:  # e.g. strikes that are not numbers
-            return Text(f"{title}: unreadable input ({type(exc).__name__})", style="dim", end="")
+            return _note(title, f"unreadable input ({type(exc).__name__})", width)
         if isinstance(grid, str):
-            return Text(f"{title}: {grid}", style="dim", end="")
+            return _note(title, grid, width)
         drawn = grid
         need = max(len(x) for x in _labels(grid))
         if need <= label_w:
             break
         label_w = need
     return _draw(drawn, width, height, colors, title_unit, title)
+
+
+def _note(title: str, what: str, width: int) -> Text:
+    """``title: what`` in one line of ``width`` (just ``what`` when both do not fit)."""
+    full = f"{title}: {what}"
+    return Text((full if len(full) <= width else what)[:width], style="dim", end="")
 
 
 def _labels(grid: HeatGrid) -> list[str]:
@@ -478,7 +485,8 @@ def _legend(
     if max_abs > 0 and math.isfinite(max_abs):
         m = max_abs / div
         put(f"−{_num(m)} ", Style(color=colors.negative))
-        for lv in range(-LEVELS, LEVELS + 1):
+        every = 1 if width >= 100 else 2  # narrow: every other step of the scale
+        for lv in range(-LEVELS, LEVELS + 1, every):
             put(" ", Style(bgcolor=level_colour(lv, colors)))
         put(f" +{_num(m)} {unit}", Style(color=colors.positive))
     elif np.isfinite(grid.cells).any():

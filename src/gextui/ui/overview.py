@@ -186,7 +186,7 @@ def render_overview(
     (in the order given); ``selected`` (an index into ``rows``) is highlighted."""
     width = max(int(width), 1)
     if not rows:
-        return Text("watchlist: no tickers", style="dim", end="")
+        return Text("watchlist: no tickers"[:width], style="dim", end="")
     cols = {c.key: c for c in COLUMNS}
     shown, gap = visible_columns(rows, width)
     pos, neg = Style(color=colors.positive), Style(color=colors.negative)
