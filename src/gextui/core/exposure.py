@@ -827,9 +827,14 @@ class _Profile:
         step0 = float(np.max(np.diff(lx)))
         narrow = self.b * step0 > RESOLVED
         pw = self._smooth(grid, ~narrow, step0)  # the resolved terms at the grid points
-        # what a computed P may be off by: interpolation (twice: onto the grid, then between
-        # its points) and float32 sums, against a term's peak (≤ 1.25 x for σ√T < 0.5)
-        margin = 2.0 * (INTERP_ERR + F32_ERR) * self.abs_c_sum * float(grid[-1]) * 1.25
+        # what a computed P may be off by: interpolation of the resolved terms (twice: onto
+        # the grid, then between its points) and float32 sums, against a term's peak
+        # (≤ 1.25 x for σ√T < 0.5)
+        # (+ float32 error relative to the point's own gross Σ |c_i| g_i: in the tails,
+        # where every term is small, float32 terms keep their relative precision)
+        res_c = float(self.abs_c[~narrow].sum()) if narrow.any() else self.abs_c_sum
+        res_err = (2.5 * INTERP_ERR + 1.25 * F32_ERR) * res_c
+        margin = res_err * grid
         if not narrow.any():
             return self._finish(grid, pw, margin)
         an, bn = self.a[narrow], self.b[narrow]
@@ -839,6 +844,7 @@ class _Profile:
         x_peak = np.exp(an + 1.0 / (bn * bn))
         g_peak = np.exp(an + 0.5 / (bn * bn))
         values = pw + g @ cn32
+        margin = margin + F32_ERR * (g @ abs_c)
         x0, dx, m = float(grid[0]), float(grid[1] - grid[0]), grid.size
 
         def wide_at(x: Array) -> Array:  # Lagrange on the uniform coarse grid
@@ -846,8 +852,10 @@ class _Profile:
 
         lo, hi = grid[:-1], grid[1:]
         p_lo, p_hi = values[:-1], values[1:]
+        m_lo, m_hi = margin[:-1], margin[1:]
         extra_x: list[Array] = [grid]
         extra_v: list[Array] = [values]
+        extra_m: list[Array] = [margin]
         for level in range(MAX_LEVELS + 1):
             step = float(np.max(np.log(hi / lo)))
             act = np.flatnonzero(bn * step > RESOLVED)  # terms this step does not resolve
@@ -872,16 +880,20 @@ class _Profile:
                 var += np.bincount(
                     ii, weights=abs_c[act[tt]] * (g_peak[act[tt]] - top), minlength=var.size
                 )
-            split = var > np.minimum(np.abs(p_lo), np.abs(p_hi)) - margin
+            split = var > np.minimum(np.abs(p_lo), np.abs(p_hi)) - np.maximum(m_lo, m_hi)
             if not split.any():
                 break
             lo, hi, p_lo, p_hi = lo[split], hi[split], p_lo[split], p_hi[split]
+            m_lo, m_hi = m_lo[split], m_hi[split]
             # cut each such step into n at once, n enough to resolve the narrowest active
             # term (at most MAX_SPLIT: the next round goes on if that was not enough)
             n = int(min(MAX_SPLIT, max(2, math.ceil(step * float(bn[act].max()) / RESOLVED))))
             frac = np.arange(1, n) / n
             mids = (lo[:, None] + (hi - lo)[:, None] * frac[None, :]).ravel()
-            p_mid = wide_at(mids) + self._terms(mids, an, bn) @ cn32
+            g_mid = self._terms(mids, an, bn)
+            p_mid = wide_at(mids) + g_mid @ cn32
+            m_mid = res_err * mids + F32_ERR * (g_mid @ abs_c)
+            extra_m.append(m_mid)
             extra_x.append(mids)
             extra_v.append(p_mid)
             k2 = lo.size
@@ -891,13 +903,17 @@ class _Profile:
             hi = np.concatenate((mm, hi[:, None]), axis=1).ravel()
             p_lo = np.concatenate((p_lo[:, None], pm), axis=1).ravel()
             p_hi = np.concatenate((pm, p_hi[:, None]), axis=1).ravel()
+            mmid = m_mid.reshape(k2, n - 1)
+            m_lo = np.concatenate((m_lo[:, None], mmid), axis=1).ravel()
+            m_hi = np.concatenate((mmid, m_hi[:, None]), axis=1).ravel()
         xs = np.concatenate(extra_x)
         vs = np.concatenate(extra_v)
+        ms = np.concatenate(extra_m)
         order = np.argsort(xs)
-        return self._finish(xs[order], vs[order], margin)
+        return self._finish(xs[order], vs[order], ms[order])
 
     def _finish(
-        self, xs: Array, vs: Array, margin: float
+        self, xs: Array, vs: Array, margin: Array
     ) -> tuple[Array, Array, tuple[float, ...]]:
         """(points, values, crossings) once the sampled points are complete: the steps
         :meth:`_examine` checks added, then every sign change refined."""
@@ -917,19 +933,20 @@ class _Profile:
         return net, d
 
     def _examine(
-        self, xs: Array, vs: Array, margin: float
+        self, xs: Array, vs: Array, margin: Array
     ) -> tuple[Array, Array, npt.NDArray[np.bool_]]:
         """Make sure of the steps the sampled values cannot vouch for: those with an end
         within ``margin`` (what a computed value may be off by) of zero. There float32 and
         interpolation say nothing, and far in the tails, where every term is small, a
         resolved-looking sum can still dip across zero and back within a step. Each such step
-        is checked in float64 over every term: P can move by at most
-        V = Σ |c_i| (max g_i − min g_i) over it (exact for unimodal g_i), so it is clear when
-        V ≤ min(|P(lo)|, |P(hi)|) with one sign at both ends; otherwise it is halved, down to
-        ZERO_TOL. Returns the points with the new ones, their values (float64 where
+        is checked in float64 over every term: each unimodal g_i lies between min(g_i(lo),
+        g_i(hi)) and its maximum over the step (the peak when inside, else the larger end), so
+        P lies between L = Σ c_i (min or max, whichever is lower) and U likewise; the step is
+        clear when P has one sign at both ends and L > 0 (or U < 0); otherwise it is halved,
+        down to ZERO_TOL. Returns the points with the new ones, their values (float64 where
         examined) and which values are float64's."""
         exact = np.zeros(xs.size, dtype=bool)
-        small = np.abs(vs) <= margin
+        small = np.abs(vs) < margin  # (0 < 0: no term reaches a point in float32)
         cand = np.flatnonzero(small[:-1] | small[1:])
         if not cand.size:
             return xs, vs, exact
@@ -946,8 +963,11 @@ class _Profile:
         new_x: list[Array] = []
         new_v: list[Array] = []
         added = 0
+        c_pos = np.where(self.c > 0, self.c, 0.0)
+        c_neg = self.c - c_pos
         while lo.size and added < MAX_EXAMINED:
-            var = np.empty(lo.size)
+            low = np.empty(lo.size)  # bounds of P over each step
+            high = np.empty(lo.size)
             for start in range(0, lo.size, 64):  # (steps × terms) matrices in pieces
                 part = slice(start, start + 64)
                 _, g_lo = self._values64(lo[part])
@@ -955,13 +975,14 @@ class _Profile:
                 top = np.maximum(g_lo, g_hi)
                 inside = (x_peak[None, :] > lo[part, None]) & (x_peak[None, :] < hi[part, None])
                 np.copyto(top, np.broadcast_to(g_peak, top.shape), where=inside)
-                top -= np.minimum(g_lo, g_hi)
-                var[part] = top @ self.abs_c
-            one_sign = (np.signbit(p_lo) == np.signbit(p_hi)) & (p_lo != 0.0) & (p_hi != 0.0)
-            bound = np.where(one_sign, np.minimum(np.abs(p_lo), np.abs(p_hi)), 0.0)
-            doubt = (var > bound) & (hi - lo > ZERO_TOL)
+                bottom = np.minimum(g_lo, g_hi, out=g_lo)
+                low[part] = bottom @ c_pos + top @ c_neg
+                high[part] = top @ c_pos + bottom @ c_neg
+            clear = ((p_lo > 0) & (p_hi > 0) & (low > 0)) | ((p_lo < 0) & (p_hi < 0) & (high < 0))
+            clear |= (low == 0.0) & (high == 0.0)  # no term reaches the step
             # a sign change is a bracket (refined later); zeros have no sign
-            doubt &= one_sign | (p_lo == 0.0) | (p_hi == 0.0)
+            change = (p_lo != 0.0) & (p_hi != 0.0) & (np.signbit(p_lo) != np.signbit(p_hi))
+            doubt = ~clear & ~change & (hi - lo > ZERO_TOL)
             if not doubt.any():
                 break
             lo, hi, p_lo, p_hi = lo[doubt], hi[doubt], p_lo[doubt], p_hi[doubt]
