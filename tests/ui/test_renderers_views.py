@@ -195,7 +195,8 @@ def test_heatmap_levels_outside_are_named_not_drawn() -> None:
 
 def test_level_scale_is_symmetric() -> None:
     assert level_of(2e9, 2e9) == LEVELS and level_of(-2e9, 2e9) == -LEVELS
-    assert level_of(1.0, 2e9) == 1 and level_of(0.0, 1.0) == 0
+    assert level_of(1.0, 2e9) == 0 and level_of(0.0, 1.0) == 0
+    assert level_of(2e9 / LEVELS, 2e9) == 1 and level_of(-1e9, 2e9) == -LEVELS // 2
     assert level_colour(LEVELS, COLORS) == COLORS.positive
     assert level_colour(-LEVELS, COLORS) == COLORS.negative
     assert heat_colour(math.nan, 1.0, COLORS) is None

@@ -17,7 +17,8 @@ Axes, as the strike chart (``ui/chart.py``) has them, linear and truthful:
   is shown, never bridged). The x axis is labelled with New York times (HH:MM) at round times.
 - **Colour** is a diverging scale, symmetric around 0: positive values in ``colors.positive``,
   negative in ``colors.negative``, in :data:`LEVELS` steps of intensity by ``|value| / max``
-  (the strongest step is exactly the theme colour; an exact 0 is the neutral :data:`NEUTRAL`).
+  (the strongest step is exactly the theme colour; less than half a step, e.g. an exact 0,
+  is the neutral :data:`NEUTRAL`: data, but next to no exposure).
   The legend line shows the scale and its maximum. No data (NaN): a blank cell.
 - **Spot** (``━`` in ``colors.spot``) and **zero gamma** (``┄`` in ``colors.zero_gamma``) are drawn
   in each column on the row holding the column's mean value; where both fall in one cell, spot
@@ -78,11 +79,12 @@ def _mix(a: str, b: str, t: float) -> str:
 
 
 def level_of(value: float, max_abs: float) -> int:
-    """The signed step of ``value`` on the scale: 0 for an exact 0, ±1 … ±LEVELS by
-    ``ceil(|value| / max_abs · LEVELS)`` (any non-zero value is at least one step)."""
+    """The signed step of ``value`` on the scale: ``round(|value| / max_abs · LEVELS)``, so 0
+    (the neutral colour) for ``|value| < max_abs / (2 · LEVELS)`` — data, but next to nothing
+    — and ±LEVELS for the maximum."""
     if not math.isfinite(value) or value == 0 or max_abs <= 0:
         return 0
-    step = min(max(math.ceil(abs(value) / max_abs * LEVELS - 1e-9), 1), LEVELS)
+    step = min(math.floor(abs(value) / max_abs * LEVELS + 0.5), LEVELS)
     return step if value > 0 else -step
 
 
@@ -366,8 +368,8 @@ def _draw(grid: HeatGrid, width: int, height: int, colors: Colors, unit: str, ti
     # level codes (rows × columns): −1 no data, else signed level + LEVELS (0 … 2·LEVELS)
     codes = np.full(grid.cells.shape, _CODE_NONE, dtype=np.int64)
     if max_abs > 0:
-        steps = np.ceil(np.abs(np.where(finite, grid.cells, 0.0)) / max_abs * LEVELS - 1e-9)
-        steps = np.clip(steps, 1, LEVELS) * np.sign(np.where(finite, grid.cells, 0.0))
+        steps = np.floor(np.abs(np.where(finite, grid.cells, 0.0)) / max_abs * LEVELS + 0.5)
+        steps = np.clip(steps, 0, LEVELS) * np.sign(np.where(finite, grid.cells, 0.0))
         codes[finite] = steps[finite].astype(np.int64) + LEVELS
     else:
         codes[finite] = LEVELS
