@@ -9,9 +9,14 @@ plus trades: ≈ 20 k events/s, paced in real time) for ``--seconds`` seconds, w
   time until the chart on screen shows the new view is measured (key-to-screen latency);
 * redraws are counted (chart repaints and exposure recomputations per second).
 
-Budgets (DESIGN.md): ≥ 4 redraws/s, key p95 ≤ 100 ms, no loop block > 50 ms, RSS ≤ 300 MB.
+* with several ``--tickers`` (the whole watchlist streams at once), every fourth key is a
+  ``tab``: the time until the next ticker's chart is on screen (tab switch latency).
 
-    python bench/bench_ui.py [--seconds 10] [--size 160x48]
+Budgets (DESIGN.md, issue 11): ≥ 4 redraws/s, key p95 ≤ 100 ms, no loop block > 50 ms, tab
+switch ≤ 150 ms, RSS ≤ 300 MB for SPX alone and ≤ 400 MB for SPX + SPY + QQQ + NDX (≈ 40 k
+events/s), RSS growth < 20 MB over a long run (``--seconds 1800``).
+
+    python bench/bench_ui.py [--seconds 10] [--size 160x48] [--tickers SPX,SPY,QQQ,NDX]
 """
 
 from __future__ import annotations
@@ -93,11 +98,18 @@ async def probe(lateness: list[float], stop: asyncio.Event, period: float = 0.01
         lateness.append(loop.time() - t0 - period)
 
 
-async def run(seconds: float, size: tuple[int, int], key_interval: float) -> dict[str, Any]:
+def all_events(app: GexApp) -> int:
+    return sum(b.events_applied for t in app.tickers if (b := app.monitor.book(t)) is not None)
+
+
+async def run(
+    seconds: float, size: tuple[int, int], key_interval: float, tickers: list[str]
+) -> dict[str, Any]:
     start = datetime(2026, 1, 5, 10, 0, tzinfo=NEW_YORK)  # pinned: a Monday, in session
     feed = SimulatedFeed(seed=7, speed=1.0, paced=True, start=start)
-    app = GexApp(feed, ["SPX"], settings=Settings(redraw_hz=5.0))
+    app = GexApp(feed, tickers, settings=Settings(redraw_hz=5.0))
     latencies: list[float] = []
+    tab_latencies: list[float] = []
     pilot_latencies: list[float] = []
     lateness: list[float] = []
     stop = asyncio.Event()
@@ -114,20 +126,35 @@ async def run(seconds: float, size: tuple[int, int], key_interval: float) -> dic
                     f"book version {book.version if book else None}, "
                     f"snapshot {app.snapshot is not None}, painted {chart.painted}, "
                     f"view {app.view_state}, error {app._error!r}, "
-                    f"compute running {app.computing}, chart running {app._chart_running}"
+                    f"compute running {app.computing}, chart idle {app.chart_idle}"
                 )
+        # the whole watchlist has data
+        while any((b := app.monitor.book(t)) is None or b.version == 0 for t in app.tickers):  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
         open_seconds = time.perf_counter() - t_open
         book = app.book
         assert book is not None
+        rss_start = rss_mb()
         probe_task = asyncio.create_task(probe(lateness, stop))
         cpu_main0, cpu_all0 = time.thread_time(), time.process_time()
-        ev0, snaps0 = book.events_applied, app.snapshots_computed
+        ev0, snaps0 = all_events(app), app.snapshots_computed
         frames0, paints0 = app.frames, app.chart_paints
         t0 = time.perf_counter()
         next_key = t0 + key_interval
         k = 0
         while time.perf_counter() - t0 < seconds:
-            if time.perf_counter() >= next_key:
+            if time.perf_counter() >= next_key and len(app.tickers) > 1 and k % 4 == 3:
+                k += 1
+                t_tab = time.perf_counter()
+                was = app.ticker
+                send_key(app, "tab")
+                while app.ticker == was or chart.painted != app.view_state:
+                    await asyncio.sleep(0.001)
+                    if time.perf_counter() - t_tab > 5:
+                        break
+                tab_latencies.append(time.perf_counter() - t_tab)
+                next_key = time.perf_counter() + key_interval
+            elif time.perf_counter() >= next_key:
                 key = KEYS[k % len(KEYS)]
                 k += 1
                 t_key = time.perf_counter()
@@ -152,7 +179,8 @@ async def run(seconds: float, size: tuple[int, int], key_interval: float) -> dic
         cpu_all = time.process_time() - cpu_all0
         stop.set()
         await probe_task
-        events = book.events_applied - ev0
+        events = all_events(app) - ev0
+        contracts_all = sum(len(b) for t in app.tickers if (b := app.monitor.book(t)) is not None)
         paints = app.chart_paints - paints0
         frames = app.frames - frames0
         snaps = app.snapshots_computed - snaps0
@@ -164,7 +192,9 @@ async def run(seconds: float, size: tuple[int, int], key_interval: float) -> dic
     return {
         "bench": "ui",
         "terminal": f"{size[0]}x{size[1]}",
+        "tickers": tickers,
         "contracts": contracts,
+        "contracts_all_tickers": contracts_all,
         "seconds": round(elapsed, 2),
         "open_seconds": round(open_seconds, 2),
         "events_per_second": round(events / elapsed),
@@ -175,6 +205,13 @@ async def run(seconds: float, size: tuple[int, int], key_interval: float) -> dic
         "key_latency_ms_p50": round(statistics.median(ms), 1) if ms else None,
         "key_latency_ms_p95": round(pct(ms, 0.95) or 0.0, 1) if ms else None,
         "key_latency_ms_max": round(max(ms), 1) if ms else None,
+        "tab_switches": len(tab_latencies),
+        "tab_switch_ms_p95": (
+            round((pct([x * 1000 for x in tab_latencies], 0.95) or 0.0), 1)
+            if tab_latencies
+            else None
+        ),
+        "tab_switch_ms_max": round(max(tab_latencies) * 1000, 1) if tab_latencies else None,
         "pilot_press_roundtrip_ms_p50": (
             round(statistics.median(pilot_latencies) * 1000, 1) if pilot_latencies else None
         ),
@@ -185,12 +222,15 @@ async def run(seconds: float, size: tuple[int, int], key_interval: float) -> dic
         "machine_load_avg_1m": round(os.getloadavg()[0], 2),
         "cpus": os.cpu_count(),
         "rss_mb": round(rss_now, 1),
+        "rss_growth_mb": round(rss_now - rss_start, 1),
         "peak_rss_mb": round(peak_rss_mb(), 1),
         "budgets": {
             "frames_per_second": ">= 4",
             "key_latency_ms_p95": "<= 100",
             "loop_block_ms_max": "<= 50",
-            "rss_mb": "<= 300",
+            "rss_mb": "<= 300 (SPX), <= 400 (SPX SPY QQQ NDX)",
+            "tab_switch_ms_p95": "<= 150",
+            "rss_growth_mb": "< 20 over 30 minutes",
         },
     }
 
@@ -200,9 +240,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--size", default="160x48", help="terminal WIDTHxHEIGHT")
     ap.add_argument("--key-interval", type=float, default=0.4)
+    ap.add_argument("--tickers", default="SPX", help="comma-separated watchlist (default SPX)")
     args = ap.parse_args(argv)
     w, h = (int(x) for x in args.size.lower().split("x"))
-    result = asyncio.run(run(args.seconds, (w, h), args.key_interval))
+    tickers = [t.strip().upper() for t in args.tickers.split(",") if t.strip()]
+    result = asyncio.run(run(args.seconds, (w, h), args.key_interval, tickers))
     json.dump(result, sys.stdout, indent=2)
     print()
     return 0

@@ -301,6 +301,31 @@ def test_frame_is_a_copy() -> None:
     assert row(b, C4700)["gamma"] == 0.009
 
 
+def test_state_is_a_frame_keyed_by_symbol_over_the_live_columns() -> None:
+    b = book()
+    state = b.state
+    assert state.columns[0] == "symbol" and state["symbol"].to_list() == b.symbols
+    assert state["symbol"].is_unique().all()
+    assert state["gamma"].is_nan().all() and (state["updated_us"] == -1).all()
+    b.apply(EventBatch(time=T0, greeks=pl.DataFrame({"symbol": [C4700], "gamma": [0.002]})))
+    got = b.state.filter(pl.col("symbol") == C4700)
+    assert got["gamma"][0] == 0.002
+    assert got["updated_us"][0] == int(T0.timestamp() * 1_000_000)
+    # the maths reads the same numbers as numpy views
+    arrays = b.arrays()
+    assert np.array_equal(arrays.state["gamma"], b.state["gamma"].to_numpy(), equal_nan=True)
+    # a copy has its own state: the original's next apply does not reach it
+    clone = b.copy()
+    b.apply(
+        EventBatch(
+            time=T0 + timedelta(seconds=1),
+            greeks=pl.DataFrame({"symbol": [C4700], "gamma": [0.009]}),
+        )
+    )
+    assert clone.state.filter(pl.col("symbol") == C4700)["gamma"][0] == 0.002
+    assert b.state.filter(pl.col("symbol") == C4700)["gamma"][0] == 0.009
+
+
 def test_arrays_are_aligned_with_instruments() -> None:
     b = book()
     a = b.arrays()

@@ -1,9 +1,12 @@
 """ChainBook: the in-memory state of one option chain, keyed by dxFeed streamer symbol.
 
 The instrument list (symbol, root, expiration, settlement, type, strike, multiplier) is fixed
-when the book is made; market state (greeks, open interest, volume, quotes) lives in numpy
-columns aligned with it and is updated in place by :meth:`ChainBook.apply`, which upserts a
-columnar :class:`~gextui.core.events.EventBatch`:
+when the book is made; the market state (greeks, open interest, volume, quotes) is a polars
+DataFrame keyed by option symbol (:attr:`ChainBook.state`: ``symbol``, the
+:data:`STATE_COLUMNS`, ``updated_us``), whose float columns are numpy arrays shared with polars
+(zero copy): :meth:`ChainBook.apply` upserts a columnar
+:class:`~gextui.core.events.EventBatch` into them in place, and the analytics read them as
+numpy views (:meth:`ChainBook.arrays`):
 
 * rows for unknown symbols are counted and skipped;
 * NaN / null values are counted (``nan_values``) and never overwrite a good value;
@@ -186,6 +189,9 @@ class ChainBook:
             c: np.full(n, np.nan) for c in STATE_COLUMNS
         }
         self._updated_us = np.full(n, -1, dtype=np.int64)
+        self._state_frame: pl.DataFrame | None = None
+        self._state_frame_version = -1
+        self._aliased = False
         self._index: dict[str, int] = {
             sym: i for i, sym in enumerate(self.instruments["symbol"].to_list())
         }
@@ -225,6 +231,29 @@ class ChainBook:
     @property
     def spot(self) -> float:
         return self.underlying.spot
+
+    @property
+    def state(self) -> pl.DataFrame:
+        """The market state, keyed by option symbol: ``symbol``, the :data:`STATE_COLUMNS`
+        (Float64, NaN = never received) and ``updated_us`` (event time of the last update,
+        µs since the epoch; -1 = never), in instrument order. Its columns share memory with
+        the numpy columns :meth:`apply` writes (zero copy): read it synchronously, or take
+        :meth:`frame` for a copy. (A polars that copies numpy input gets a fresh frame per
+        book version instead: same content.)"""
+        frame = self._state_frame
+        if frame is None or (not self._aliased and self._state_frame_version != self.version):
+            frame = pl.DataFrame(
+                [
+                    self.instruments["symbol"],
+                    *(pl.Series(c, self._state[c]) for c in STATE_COLUMNS),
+                    pl.Series("updated_us", self._updated_us),
+                ]
+            )
+            self._aliased = all(
+                np.shares_memory(frame[c].to_numpy(), self._state[c]) for c in STATE_COLUMNS[:1]
+            )
+            self._state_frame, self._state_frame_version = frame, self.version
+        return frame
 
     def column(self, name: str) -> npt.NDArray[np.float64]:
         """A copy of one state column (aligned with ``instruments``)."""
@@ -350,6 +379,7 @@ class ChainBook:
         clone = copy.copy(self)
         clone._state = {k: v.copy() for k, v in self._state.items()}
         clone._updated_us = self._updated_us.copy()
+        clone._state_frame = None  # its own columns: a frame over them when asked
         clone.underlying = replace(self.underlying)
         clone._unknown_seen = set(self._unknown_seen)
         clone.rejected_by_column = dict(self.rejected_by_column)
@@ -358,6 +388,8 @@ class ChainBook:
     # ------------------------------------------------------------------ views
     def frame(self) -> pl.DataFrame:
         """Instruments + state as one polars frame (a copy; missing values are null)."""
+        # copies of the numpy columns: polars may reuse a buffer it has nothing to change in
+        # (no NaN to fill), and the live columns change with the next apply
         state = {
             c: pl.Series(c, self._state[c].copy(), dtype=pl.Float64).fill_nan(None)
             for c in STATE_COLUMNS
