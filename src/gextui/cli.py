@@ -253,7 +253,9 @@ def snapshot_parser() -> argparse.ArgumentParser:
             "  gextui snapshot --file spx_quotedata.csv --json\n"
             "  gextui snapshot SPX --source demo --json\n"
             "  gextui snapshot SPX --source tastytrade --expiry 0dte --json --wait 60\n"
-            "  gextui snapshot --replay ~/.local/share/gextui/recordings --at 10:30:00\n\n"
+            "  gextui snapshot --replay ~/.local/share/gextui/recordings --at 10:30:00\n"
+            "  gextui snapshot --file spx_quotedata.csv --levels --csv   (price,label lines)\n"
+            "  gextui snapshot --replay DIR --at 11:00 --since 15m --json\n\n"
             "JSON figures are dollars (not billions) per 1 % move; null when undefined."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -272,9 +274,22 @@ def snapshot_parser() -> argparse.ArgumentParser:
         "must lie within the recording",
     )
     p.add_argument("--expiry", type=_expiry, default="all", help="expiry selection (default all)")
+    p.add_argument(
+        "--since",
+        type=_duration,
+        metavar="DURATION",
+        help="with --replay --at T: changes since T − DURATION (15m, 1h, 90s): per-strike "
+        "net_gex_change and the object's changes (JSON), a net_gex_change column (CSV)",
+    )
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="one JSON object")
     fmt.add_argument("--csv", action="store_true", help="the per-strike table as CSV")
+    p.add_argument(
+        "--levels",
+        action="store_true",
+        help="the key levels only: a table, or with --csv one 'price,label' line each "
+        "(zero gamma, call/put walls 1-3, abs gamma strike, expected move, max pain, spot)",
+    )
     _add_feed_options(p)
     p.add_argument(
         "--wait",
@@ -634,12 +649,18 @@ def make_feed(
 
 
 # --------------------------------------------------------------------------- snapshot
-def _print_snapshot(book: ChainBook, args: argparse.Namespace, warnings: list[str]) -> None:
+def _print_snapshot(
+    book: ChainBook,
+    args: argparse.Namespace,
+    warnings: list[str],
+    since: ChainBook | None = None,
+) -> None:
     from gextui import report
     from gextui.core.expiry import selection_note
     from gextui.core.exposure import compute_exposure
 
     snap = compute_exposure(book, args.expiry)
+    then = compute_exposure(since, args.expiry) if since is not None else None
     if not snap.expirations:
         from gextui.core.exposure import live_expirations
 
@@ -648,10 +669,17 @@ def _print_snapshot(book: ChainBook, args: argparse.Namespace, warnings: list[st
         if note:
             warnings = [*warnings, note]
             _warn(f"warning: {note}")
-    if args.json:
-        print(report.to_json(snap, warnings=warnings))
+    if args.levels:
+        if args.csv:
+            sys.stdout.write(report.levels_csv(snap))
+        else:
+            print(report.levels_text(snap))
+            for w in warnings:
+                print(f"warning: {w}")
+    elif args.json:
+        print(report.to_json(snap, warnings=warnings, since=then))
     elif args.csv:
-        sys.stdout.write(report.to_csv(snap))
+        sys.stdout.write(report.to_csv(snap, then))
     else:
         print(report.to_text(snap))
         for w in warnings:
@@ -664,6 +692,14 @@ def run_snapshot(argv: Sequence[str]) -> int:
     from gextui.store.schema import RecordingError
 
     warnings: list[str] = []
+    if args.levels and args.json:
+        _fail(
+            "--levels prints a table or, with --csv, price,label lines (the JSON already "
+            "holds every level)"
+        )
+    if args.since is not None and (args.replay is None or args.at is None):
+        _fail("--since goes with --replay PATH --at HH:MM[:SS]")
+    since: ChainBook | None = None
     try:
         if args.file is not None:
             from gextui.feeds.cboe_file import read_cboe
@@ -681,15 +717,30 @@ def run_snapshot(argv: Sequence[str]) -> int:
             book = recording.book_at(args.at)
             # replayed data keeps its origin's label: a simulated session stays "simulated"
             book.source = recording.source or "replay"
+            if args.since is not None:
+                from datetime import timedelta
+
+                earlier = recording.to_utc(args.at) - timedelta(seconds=args.since)
+                _check_in_range(recording, earlier, f"--since (T − {_span(args.since)})")
+                since = recording.book_at(earlier)
+                since.source = book.source
             warnings.extend(str(w) for w in recording.warnings)
         else:
             if args.at is not None:
                 _fail("--at goes with --replay")
             book, warnings = _collect_from_feed(args)
-        _print_snapshot(book, args, warnings)
+        _print_snapshot(book, args, warnings, since)
     except (FeedError, RecordingError) as exc:
         _fail(str(exc))
     return 0
+
+
+def _span(seconds: float) -> str:
+    """``15m``, ``1h30m``, ``90s``: a --since value as the user would write it."""
+    s = round(seconds)
+    h, rest = divmod(s, 3600)
+    m, sec = divmod(rest, 60)
+    return "".join(f"{v}{u}" for v, u in ((h, "h"), (m, "m"), (sec, "s")) if v) or "0s"
 
 
 def _collect_from_feed(args: argparse.Namespace) -> tuple[ChainBook, list[str]]:

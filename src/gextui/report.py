@@ -6,6 +6,9 @@
   then the volume GEX, DEX, VEX, CEX and volume columns when the snapshot has them.
 * :func:`to_text` – a readable summary (no colour): headline figures in $bn per 1 % move,
   levels, coverage and the top strikes by |net GEX|.
+* :func:`levels_rows` – the key levels as (price, label) pairs: what ``snapshot --levels``
+  prints (:func:`levels_csv`: ``price,label`` lines for charting platforms;
+  :func:`levels_text`: a readable table) and what the monitor copies to the clipboard.
 
 Sign convention (dealers long calls, short puts): call GEX positive, put GEX negative.
 """
@@ -26,7 +29,16 @@ from gextui.core.expiry import NEW_YORK
 if TYPE_CHECKING:
     from gextui.core.exposure import ExposureSnapshot
 
-__all__ = ["CSV_COLUMNS", "JSON_KEYS", "to_csv", "to_json", "to_text"]
+__all__ = [
+    "CSV_COLUMNS",
+    "JSON_KEYS",
+    "levels_csv",
+    "levels_rows",
+    "levels_text",
+    "to_csv",
+    "to_json",
+    "to_text",
+]
 
 #: The keys every JSON snapshot carries (issue 2), in order; extra keys may follow.
 JSON_KEYS: Final[tuple[str, ...]] = (
@@ -87,21 +99,108 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def to_json(snap: ExposureSnapshot, *, warnings: Sequence[str] = (), indent: int | None = 2) -> str:
+def to_json(
+    snap: ExposureSnapshot,
+    *,
+    warnings: Sequence[str] = (),
+    indent: int | None = 2,
+    since: ExposureSnapshot | None = None,
+) -> str:
     """The snapshot as a JSON object (``snap.to_dict()``); NaN/inf become ``null``.
 
     ``warnings`` (e.g. "timed out with 80 % coverage"), when any, are added as a list under the
-    key ``warnings``.
+    key ``warnings``. ``since`` (the same chain earlier): every strike row gets
+    ``net_gex_change`` (this snapshot's net GEX at the strike minus ``since``'s; null where
+    ``since`` has no such strike) and the object gets ``changes`` (:func:`changes_dict`).
     """
     obj = snap.to_dict()
+    if since is not None:
+        from gextui.core.levels import strike_changes
+
+        diff = strike_changes(snap, since)
+        by_strike = dict(zip(diff["strike"].to_list(), diff["change"].to_list(), strict=True))
+        for row in obj["strikes"]:
+            row["net_gex_change"] = by_strike.get(row["strike"])
+        obj["changes"] = changes_dict(snap, since)
     if warnings:
         obj["warnings"] = list(warnings)
     return json.dumps(_clean(obj), indent=indent, allow_nan=False)
 
 
+def changes_dict(now: ExposureSnapshot, then: ExposureSnapshot) -> dict[str, Any]:
+    """``{"since": then's as_of, "seconds": now − then, <key>: now − then …}`` for the totals
+    and levels of :data:`gextui.core.levels.CHANGE_KEYS` (null when either is undefined)."""
+    from gextui.core.levels import level_changes
+
+    return {
+        "since": then.as_of.isoformat(),
+        "seconds": (now.as_of - then.as_of).total_seconds(),
+        **level_changes(now, then),
+    }
+
+
+# ---------------------------------------------------------------------------- levels
+def levels_rows(snap: ExposureSnapshot) -> list[tuple[float, str]]:
+    """The key levels as (price, label), in this order, each only when defined: zero gamma,
+    call walls 1–3, put walls 1–3, the absolute gamma strike, expected move up / down (spot ±
+    the ATM straddle of the nearest selected expiration), max pain, spot."""
+    rows: list[tuple[float, str]] = []
+
+    def add(value: float | None, label: str) -> None:
+        if value is not None and math.isfinite(value):
+            rows.append((float(value), label))
+
+    add(snap.zero_gamma, "Zero Gamma")
+    for i, w in enumerate(snap.call_walls, start=1):
+        add(w.strike, f"Call Wall {i}")
+    for i, w in enumerate(snap.put_walls, start=1):
+        add(w.strike, f"Put Wall {i}")
+    add(snap.abs_gamma_strike, "Abs Gamma Strike")
+    if snap.expected_move is not None and snap.spot is not None:
+        add(snap.spot + snap.expected_move, "Expected Move Up")
+        add(snap.spot - snap.expected_move, "Expected Move Down")
+    add(snap.max_pain, "Max Pain")
+    add(snap.spot, "Spot")
+    return rows
+
+
+def _price(value: float) -> str:
+    """Shortest text of a price to the cent (``4750``, ``4734.44``)."""
+    text = f"{value:.2f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
+def levels_csv(snap: ExposureSnapshot) -> str:
+    """:func:`levels_rows` as ``price,label`` lines (no header), for charting platforms."""
+    return "".join(f"{_price(p)},{label}\n" for p, label in levels_rows(snap))
+
+
+def levels_text(snap: ExposureSnapshot) -> str:
+    """:func:`levels_rows` as a readable table (price, label, distance from spot), without a
+    trailing newline."""
+    spot = snap.spot
+    local = snap.as_of.astimezone(NEW_YORK).strftime("%Y-%m-%d %H:%M:%S %Z")
+    lines = [
+        f"{snap.ticker} key levels  [source: {_source(snap.source)}]  {local} (New York), "
+        f"expiry {snap.expiry}",
+        f"  {'price':>10}  {'level':<20} {'from spot':>10}",
+    ]
+    for price, label in levels_rows(snap):
+        dist = f"{(price - spot) / spot * 100:+.2f} %" if spot else ""
+        lines.append(f"  {price:>10,.2f}  {label:<20} {dist:>10}")
+    if snap.expected_move is not None and snap.expected_move_expiration is not None:
+        lines.append(
+            f"expected move ±{snap.expected_move:,.2f} to "
+            f"{snap.expected_move_expiration.isoformat()} (ATM straddle at "
+            f"{_strike(snap.expected_move_strike)})"
+        )
+    return "\n".join(lines)
+
+
 # ---------------------------------------------------------------------------- CSV
-def strike_table(snap: ExposureSnapshot) -> pl.DataFrame:
-    """The per-strike frame written by :func:`to_csv` (NaN as null), sorted by strike."""
+def strike_table(snap: ExposureSnapshot, since: ExposureSnapshot | None = None) -> pl.DataFrame:
+    """The per-strike frame written by :func:`to_csv` (NaN as null), sorted by strike; with
+    ``since``, a last column ``net_gex_change`` (as in :func:`to_json`)."""
     frame = snap.strikes
     if "net_gex_vol" in frame.columns and "net_gex_volume" not in frame.columns:
         frame = frame.rename({"net_gex_vol": "net_gex_volume"})
@@ -109,13 +208,19 @@ def strike_table(snap: ExposureSnapshot) -> pl.DataFrame:
     missing = [c for c in CSV_COLUMNS if c not in frame.columns]
     out = frame.with_columns(pl.lit(None, pl.Float64).alias(c) for c in missing).select(cols)
     floats = [c for c, t in out.schema.items() if t.is_float()]
-    return out.with_columns(pl.col(floats).fill_nan(None)).sort("strike")
+    out = out.with_columns(pl.col(floats).fill_nan(None)).sort("strike")
+    if since is not None:
+        from gextui.core.levels import strike_changes
+
+        diff = strike_changes(snap, since).rename({"change": "net_gex_change"})
+        out = out.join(diff, on="strike", how="left", maintain_order="left")
+    return out
 
 
-def to_csv(snap: ExposureSnapshot) -> str:
+def to_csv(snap: ExposureSnapshot, since: ExposureSnapshot | None = None) -> str:
     """The per-strike table as CSV text (header line first; dollars; empty cell = null)."""
     buf = io.StringIO()
-    strike_table(snap).write_csv(buf, float_precision=None)
+    strike_table(snap, since).write_csv(buf, float_precision=None)
     return buf.getvalue()
 
 
