@@ -18,7 +18,9 @@ from gextui.core.exposure import ExposureSnapshot, compute_exposure
 from gextui.settings import Colors
 from gextui.ui.change_view import (
     CHANGE_WINDOWS,
+    change_between,
     next_window,
+    per_strike,
     render_top_changes,
     top_changes,
     window_seconds,
@@ -26,6 +28,7 @@ from gextui.ui.change_view import (
 from gextui.ui.chart import GHOST, bar_data, bar_rows, money, render_bars
 from gextui.ui.expiry_view import (
     ExpiryRow,
+    expiry_rows,
     expiry_tag,
     next_weekday,
     render_expirations,
@@ -38,6 +41,7 @@ from gextui.ui.heatmap import (
     ZERO_GLYPH,
     heat_colour,
     heat_grid,
+    heat_input,
     level_colour,
     level_of,
     render_heatmap,
@@ -249,7 +253,7 @@ def test_expiry_tags() -> None:
     assert expiry_tag(date(2026, 12, 2), None) == "daily"
 
 
-def expiry_rows(n: int) -> list[ExpiryRow]:
+def make_expiry_rows(n: int) -> list[ExpiryRow]:
     out, d = [], TODAY
     for i in range(n):
         net = (1e9 if i % 2 == 0 else -5e8) / (i + 1)
@@ -259,7 +263,7 @@ def expiry_rows(n: int) -> list[ExpiryRow]:
 
 
 def test_expirations_bars_agree_with_the_values() -> None:
-    rows = expiry_rows(4)
+    rows = make_expiry_rows(4)
     text = render_expirations(rows[::-1], 80, 10, COLORS, selected=rows[1].expiration, today=TODAY)
     lines = check_box(text, 80, 10)
     body = lines[1:]
@@ -280,7 +284,7 @@ def test_expirations_bars_agree_with_the_values() -> None:
 
 
 def test_expirations_split_and_window() -> None:
-    rows = expiry_rows(30)
+    rows = make_expiry_rows(30)
     sel = rows[20].expiration
     text = render_expirations(rows, 80, 12, COLORS, metric_split=True, selected=sel, today=TODAY)
     lines = check_box(text, 80, 12)
@@ -480,3 +484,55 @@ def test_chart_delta_column_and_same_values(snap: ExposureSnapshot) -> None:
     # strikes without an earlier value: no ghost, Δ "—"
     _, _, missing = bar_lines(snap, {}, 100, 40)
     assert all(GHOST not in ln and ln.rstrip().endswith("—") for ln in missing.values())
+
+
+# ---------------------------------------------------------------- wiring helpers
+
+
+def later_snapshot() -> ExposureSnapshot:
+    ins = fake_instruments("SPX")
+    book = ChainBook("SPX", ins, underlying_symbol="SPX", source="simulated")
+    book.apply(make_batch("SPX", ins, 0, full=True))
+    book.apply(make_batch("SPX", ins, 30, full=True))
+    return compute_exposure(book)
+
+
+def test_heat_input_lines_up_snapshots(snap: ExposureSnapshot) -> None:
+    later = later_snapshot()
+    data = heat_input([snap, later])
+    assert data.times == (snap.as_of, later.as_of)
+    assert list(data.strikes) == sorted(set(snap.strikes["strike"].to_list()))
+    first = net_by_strike(snap)
+    for i, k in enumerate(data.strikes.tolist()):
+        assert data.values[i, 0] == pytest.approx(first[k])
+    assert data.spot[0] == snap.spot and data.spot[1] == later.spot
+    text = render_heatmap(
+        data.times, data.strikes, data.values, data.spot, data.zero_gamma, 80, 24, COLORS
+    )
+    check_box(text, 80, 24)
+    assert SPOT_GLYPH in text.plain
+    empty = heat_input([])
+    assert empty.values.shape == (0, 0)
+    assert (
+        "no samples"
+        in render_heatmap(
+            empty.times, empty.strikes, empty.values, empty.spot, empty.zero_gamma, 80, 24, COLORS
+        ).plain
+    )
+
+
+def test_expiry_rows_and_changes_from_snapshots(snap: ExposureSnapshot) -> None:
+    rows = expiry_rows(snap)
+    assert [r.expiration for r in rows] == [e.expiration for e in snap.by_expiration]
+    assert sum(r.net_gex for r in rows) == pytest.approx(snap.net_gex, rel=1e-9)
+    assert expiry_rows(None) == ()
+    assert per_strike(snap) == net_by_strike(snap) and per_strike(None) == {}
+    later = later_snapshot()
+    ks, ds = change_between(later, snap)
+    now, then = net_by_strike(later), net_by_strike(snap)
+    for k, d in zip(ks.tolist(), ds.tolist(), strict=True):
+        assert d == pytest.approx(now[k] - then[k])
+    ks0, ds0 = change_between(later, None)
+    assert ks0.size == ks.size and np.isnan(ds0).all()
+    text = render_top_changes(ks, ds, 80, 12, COLORS, window_label="1m")
+    check_box(text, 80, 12)

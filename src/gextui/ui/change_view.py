@@ -25,6 +25,7 @@ import numpy.typing as npt
 from rich.style import Style
 from rich.text import Text
 
+from gextui.core.exposure import ExposureSnapshot
 from gextui.settings import Colors
 from gextui.ui.chart import money
 
@@ -52,6 +53,34 @@ def next_window(label: str) -> str:
 def window_seconds(label: str) -> int | None:
     """Seconds back of ``label`` (None for ``open`` or an unknown label)."""
     return dict(CHANGE_WINDOWS).get(label)
+
+
+def per_strike(snap: ExposureSnapshot | None, column: str = "net_gex") -> dict[float, float]:
+    """strike → ``column`` of ``snap`` (e.g. the ``previous`` of ``bar_data``); empty
+    without a snapshot or that column. Column names as ``chart.column_name(metric, basis,
+    "net")``."""
+    if snap is None or column not in snap.strikes.columns:
+        return {}
+    frame = snap.strikes
+    return dict(
+        zip(
+            frame["strike"].cast(float).to_list(),
+            frame[column].cast(float).to_list(),
+            strict=True,
+        )
+    )
+
+
+def change_between(
+    now: ExposureSnapshot | None, then: ExposureSnapshot | None, column: str = "net_gex"
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """(strikes of ``now``, ``now − then`` per strike; NaN where ``then`` lacks the strike):
+    the input of :func:`render_top_changes`."""
+    cur = per_strike(now, column)
+    old = per_strike(then, column)
+    ks = np.array(sorted(cur), dtype=np.float64)
+    ds = np.array([cur[k] - old.get(k, math.nan) for k in ks.tolist()], dtype=np.float64)
+    return ks, ds
 
 
 def top_changes(

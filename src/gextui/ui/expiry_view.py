@@ -34,6 +34,7 @@ from typing import Final
 from rich.style import Style
 from rich.text import Text
 
+from gextui.core.exposure import ExposureSnapshot
 from gextui.settings import Colors
 from gextui.ui.chart import money
 
@@ -51,6 +52,17 @@ class ExpiryRow:
     put_gex: float  # negative (dealers short puts)
     abs_gex: float
     contracts: int
+
+
+def expiry_rows(snap: ExposureSnapshot | None) -> tuple[ExpiryRow, ...]:
+    """The rows of ``snap.by_expiration`` (the selected expirations; empty without a
+    snapshot). ``today`` for the tags: ``gextui.core.expiry.ny_date(snap.as_of)``."""
+    if snap is None:
+        return ()
+    return tuple(
+        ExpiryRow(e.expiration, e.net_gex, e.call_gex, e.put_gex, e.abs_gex, e.contracts)
+        for e in getattr(snap, "by_expiration", ())
+    )
 
 
 def third_friday(year: int, month: int) -> date:

@@ -47,6 +47,7 @@ import numpy.typing as npt
 from rich.style import Style
 from rich.text import Span, Text
 
+from gextui.core.exposure import ExposureSnapshot
 from gextui.core.symbols import format_strike
 from gextui.settings import Colors
 from gextui.ui.chart import ROW_MULTIPLES, base_step, scale_for
@@ -510,6 +511,52 @@ def _legend(
         if not put(f"  {glyph} {name} {latest:,.2f}{where}", Style(color=colour, bold=True)):
             put(f" {glyph}", Style(color=colour, bold=True))
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class HeatInput:
+    """The arguments of :func:`render_heatmap` gathered from a series of snapshots."""
+
+    times: tuple[datetime, ...]
+    strikes: Array  # ascending: every strike of any snapshot
+    values: Array  # (strikes, times), NaN where a snapshot lacks the strike
+    spot: Array
+    zero_gamma: Array
+
+
+def heat_input(snaps: Sequence[ExposureSnapshot], column: str = "net_gex") -> HeatInput:
+    """Line up the per-strike ``column`` of ``snaps`` (in time order) into the map's matrix.
+    A snapshot without that column counts as no data."""
+    frames = []
+    for snap in snaps:
+        frame = snap.strikes
+        if column in frame.columns and "strike" in frame.columns and frame.height:
+            frames.append(
+                (
+                    frame["strike"].to_numpy().astype(np.float64),
+                    frame[column].to_numpy().astype(np.float64),
+                )
+            )
+        else:
+            frames.append((np.empty(0), np.empty(0)))
+    ks = np.unique(np.concatenate([k for k, _ in frames])) if frames else np.empty(0)
+    ks = ks[np.isfinite(ks)]
+    values = np.full((ks.size, len(snaps)), np.nan)
+    for j, (k, v) in enumerate(frames):
+        if k.size:
+            ok = np.isfinite(k)
+            values[np.searchsorted(ks, k[ok]), j] = v[ok]
+
+    def level(x: float | None) -> float:
+        return float(x) if x is not None and math.isfinite(x) else np.nan
+
+    return HeatInput(
+        times=tuple(s.as_of for s in snaps),
+        strikes=ks,
+        values=values,
+        spot=np.array([level(s.spot) for s in snaps], dtype=np.float64),
+        zero_gamma=np.array([level(s.zero_gamma) for s in snaps], dtype=np.float64),
+    )
 
 
 def bench(repeats: int = 20, width: int = 160, height: int = 48) -> dict[str, float]:
