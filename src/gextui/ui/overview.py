@@ -2,11 +2,13 @@
 ``Text``, no Textual): :class:`OverviewRow`, :func:`overview_row`, :func:`render_overview`.
 
 Columns, in screen order: ticker, spot, chg %, net GEX, zero γ, dist %, call wall, put wall,
-regime, coverage %, status. When they do not fit ``width``, columns are dropped in the order
+regime, coverage %, status. When they do not fit ``width``, the gaps shrink to one cell and
+the headers to their short forms (:data:`SHORT_HEADERS`); then columns are dropped in the order
 of :data:`DROP_ORDER` (least important first: coverage, regime (it repeats the sign of net
-GEX), chg %, dist %, put wall,
-call wall, zero γ, net GEX, spot; the ticker and the status always stay, the status cut to
-:data:`STATUS_W` cells with ``…``), so a line never wraps.
+GEX), chg %, dist %, put wall, call wall, zero γ, net GEX, spot; the ticker and the status
+always stay, the status cut to :data:`STATUS_W` cells with ``…``), so a line never wraps. At
+80 columns a four-ticker SPX/SPY/QQQ/NDX watchlist loses coverage (and regime, chg % when
+the figures are wide).
 
 Signs read without colour (``+`` / ``−``, ``+γ`` / ``−γ``) and are coloured too: positive in
 ``colors.positive``, negative in ``colors.negative``. The selected row carries ``▶`` and is
@@ -143,13 +145,31 @@ STATUS_W: Final = 14
 _MARK_W: Final = 2  # "▶ "
 
 
+SHORT_HEADERS: Final = {
+    "chg": "chg%",
+    "dist": "dist%",
+    "call": "C wall",
+    "put": "P wall",
+    "regime": "γ",
+    "cov": "cov%",
+}
+
+
+def header_of(key: str, compact: bool) -> str:
+    """The column's header; ``compact``: the short form (``C wall``, ``chg%``, …)."""
+    if compact and key in SHORT_HEADERS:
+        return SHORT_HEADERS[key]
+    return next(c.header for c in COLUMNS if c.key == key)
+
+
 def visible_columns(
     rows: Sequence[OverviewRow], width: int
 ) -> tuple[tuple[tuple[str, int], ...], int]:
     """((column key, cell width) of the columns shown at ``width``, in screen order; the gap
     between columns): two-cell gaps when everything fits, else one-cell gaps before any
     column is dropped."""
-    widths = {c.key: max([len(c.header), *(len(c.text(r)) for r in rows)]) for c in COLUMNS}
+    cells = {c.key: max((len(c.text(r)) for r in rows), default=0) for c in COLUMNS}
+    widths = {c.key: max(len(c.header), cells[c.key]) for c in COLUMNS}
     shown = list(COLUMN_KEYS)
 
     gap = _GAP
@@ -158,8 +178,9 @@ def visible_columns(
         return _MARK_W + sum(widths[k] for k in shown) + gap * (len(shown) - 1)
 
     widths["status"] = min(widths["status"], STATUS_W)
-    if total() > width:
+    if total() > width:  # compact: one-cell gaps and short headers
         gap = 1
+        widths = {c.key: max(len(header_of(c.key, True)), cells[c.key]) for c in COLUMNS}
     drops = list(DROP_ORDER)
     while total() > width and drops:
         shown.remove(drops.pop(0))
@@ -196,7 +217,7 @@ def render_overview(
         if i:
             out.append(" " * gap)
         c = cols[key]
-        out.append(_fit(c.header, w, c.left), Style(bold=True, dim=True))
+        out.append(_fit(header_of(key, gap < _GAP), w, c.left), Style(bold=True, dim=True))
     sel_bg = Style(bold=True, bgcolor="grey27")
     for r_i, row in enumerate(rows):
         out.append("\n")
