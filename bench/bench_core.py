@@ -18,6 +18,9 @@ Run ``python bench/bench_core.py [--repeats N] [--seed S]``; prints one JSON obj
   vectorised column per level) so that both sides produce the same figures.
   ``speedup_vs_pandas`` = pandas_full_ms / analytics_ms (same outputs);
   ``speedup_vs_pandas_gex_only`` = pandas_gex_ms / analytics_ms.
+* ``strike_map``: :meth:`gextui.core.strike_history.StrikeHistory.matrix` of a whole session
+  (390 one-minute samples × 200 strikes, the strike × time heatmap's data; budget ≤ 50 ms)
+  and the cost of one :meth:`~gextui.core.strike_history.StrikeHistory.observe`.
 * ``real_file``: the same analytics on the real CBOE 2024-01-07 chain when ../shared is there;
   ``rut_holdout``: the zero-gamma crossings of the holdout RUT 2022-12-12 chain (9; a plain
   81-point grid finds 3) and its analytics time.
@@ -59,6 +62,7 @@ from gextui.core.expiry import settlement_time
 from gextui.core.exposure import compute_exposure
 from gextui.core.greeks import delta as bs_delta
 from gextui.core.greeks import gamma as bs_gamma
+from gextui.core.strike_history import SESSION_MINUTES, StrikeHistory, StrikeSample
 from gextui.core.symbols import streamer_symbols
 
 TARGET_CONTRACTS = 22_000
@@ -229,6 +233,51 @@ def ingest_rate(book: ChainBook, batch: EventBatch, seconds: float = 1.5) -> dic
     return {"events": events, "seconds": elapsed, "events_per_s": events / elapsed}
 
 
+# ---------------------------------------------------------------------------- strike map
+def strike_map(repeats: int, snap: Any) -> dict[str, Any]:
+    """A whole session (390 minutes) of 200 strikes in a StrikeHistory: matrix() time, and
+    observe() of the bench chain's snapshot."""
+    rng = np.random.default_rng(3)
+    strikes = SPOT - 500.0 + 5.0 * np.arange(200)
+    history = StrikeHistory()
+    t0 = AS_OF.replace(hour=14, minute=30)
+    walk = np.cumsum(rng.normal(0, 1e7, (SESSION_MINUTES, strikes.size)), axis=0)
+    for i in range(SESSION_MINUTES):
+        when = t0 + timedelta(minutes=i)
+        history.backfill(
+            [
+                StrikeSample(
+                    when,
+                    when,
+                    strikes,
+                    walk[i].astype(np.float32),
+                    SPOT + i * 0.1,
+                    SPOT + 20.0 - i * 0.05,
+                )
+            ]
+        )
+    lo, hi = float(strikes[0]), float(strikes[-1])
+    scratch = StrikeHistory()
+    t = interleaved(
+        {
+            "matrix": lambda: history.matrix(lo, hi),
+            "matrix_rows": lambda: history.matrix(lo, hi, max_rows=40),
+            "observe": lambda: scratch.observe(snap),
+        },
+        repeats,
+    )
+    m = history.matrix(lo, hi)
+    return {
+        "columns": len(m.times),
+        "strikes": int(m.strikes.size),
+        "build_ms": round(t["matrix"][0], 3),
+        "build_ms_min": round(t["matrix"][1], 3),
+        "build_40_rows_ms": round(t["matrix_rows"][0], 3),
+        "observe_ms": round(t["observe"][0], 3),
+        "budget_ms": 50.0,
+    }
+
+
 # ---------------------------------------------------------------------------- pandas (seed)
 def latest_events(book: ChainBook) -> dict[str, dict[str, Any]]:
     """The prototype's state: latest event fields per symbol, a dict of dicts."""
@@ -323,6 +372,7 @@ def run(repeats: int, seed: int) -> dict[str, Any]:
 
     ingest_book, _ = synthetic_chain(seed)
     ingest = ingest_rate(ingest_book, batch)
+    smap = strike_map(repeats, snap)
 
     out: dict[str, Any] = {
         "bench": "core",
@@ -360,7 +410,9 @@ def run(repeats: int, seed: int) -> dict[str, Any]:
         "speedup": pandas_full_med / analytics_med >= 20.0,
         "speedup_gex_only": pandas_gex_med / analytics_med >= 20.0,
         "ingest": ingest["events_per_s"] >= 2_000_000,
+        "strike_map": smap["build_ms"] <= smap["budget_ms"],
     }
+    out["strike_map"] = smap
     out["zero_gamma"] = {
         "crossings": len(snap.zero_gamma_crossings),
         "profile_points": snap.profile.height,
