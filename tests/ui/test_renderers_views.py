@@ -339,6 +339,12 @@ def test_overview_drops_columns_at_80() -> None:
     for width in (160, 100, 80, 60, 30, 12):
         check_box(render_overview(OV_ROWS, width, COLORS), width, 10)
     assert "no tickers" in render_overview([], 80, COLORS).plain
+    many = [OverviewRow(f"T{i}", 1.0, None, 1e9, None, None, None, None, "n/a", 1.0, "live")
+            for i in range(30)]  # fmt: skip
+    text = render_overview(many, 80, COLORS, selected=20, height=10)
+    lines = check_box(text, 80, 10)
+    assert len(lines) == 10 and "+22 more" in lines[-1]
+    assert any(line.startswith("▶ T20 ") for line in lines)
 
 
 def spx_snapshot() -> ExposureSnapshot:

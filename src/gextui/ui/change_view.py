@@ -28,6 +28,7 @@ from rich.text import Text
 from gextui.core.exposure import ExposureSnapshot
 from gextui.settings import Colors
 from gextui.ui.chart import money
+from gextui.ui.heatmap import crop_to
 
 # (label, seconds back; None: since the session's first sample, "the open")
 CHANGE_WINDOWS: Final[tuple[tuple[str, int | None], ...]] = (
@@ -141,7 +142,7 @@ def render_top_changes(
         if height >= 2:
             out.append("\n")
             out.append(why[:width], Style(dim=True, italic=True))
-        return out
+        return crop_to(out, width, height)
     labels = [_strike(k) for k, _ in rows]
     values = [money(d, digits=2) for _, d in rows]
     label_w = max(len(x) for x in labels)
@@ -165,4 +166,4 @@ def render_top_changes(
     if missing and height > len(rows) + 1 and n > len(rows):
         out.append("\n")
         out.append(f"{missing} strikes without an earlier value"[:width], Style(dim=True))
-    return out
+    return crop_to(out, width, height)

@@ -37,6 +37,7 @@ from rich.text import Text
 from gextui.core.exposure import ExposureSnapshot
 from gextui.settings import Colors
 from gextui.ui.chart import money
+from gextui.ui.heatmap import crop_to
 
 TAGS: Final = ("0DTE", "1DTE", "monthly", "weekly", "daily")
 _TAG_W: Final = 7
@@ -237,4 +238,4 @@ def render_expirations(
                 out.append(f"{counts[i]:>{count_w}}", Style(dim=True))
     if hi < n and notes:
         line(f"↓ +{n - hi} more", Style(dim=True))
-    return out
+    return crop_to(out, width, height)

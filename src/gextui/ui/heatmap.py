@@ -344,7 +344,23 @@ def render_heatmap(
         if need <= label_w:
             break
         label_w = need
-    return _draw(drawn, width, height, colors, title_unit, title)
+    return crop_to(_draw(drawn, width, height, colors, title_unit, title), width, height)
+
+
+def crop_to(text: Text, width: int, height: int | None = None) -> Text:
+    """``text`` with every line cut to ``width`` cells and at most ``height`` lines (the
+    views' last guard for very small boxes; a no-op, and cheap, when it already fits)."""
+    lines = text.plain.split("\n")
+    if max(len(x) for x in lines) <= width and (height is None or len(lines) <= height):
+        return text
+    parts = list(text.split("\n", allow_blank=True))
+    if height is not None:
+        parts = parts[: max(height, 1)]
+    for part in parts:
+        part.truncate(max(width, 0))
+    out = Text("\n", no_wrap=True, end="").join(parts)
+    out.end = ""
+    return out
 
 
 def _note(title: str, what: str, width: int) -> Text:

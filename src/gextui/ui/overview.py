@@ -28,6 +28,7 @@ from rich.text import Text
 from gextui.core.exposure import ExposureSnapshot
 from gextui.settings import Colors
 from gextui.ui.chart import money
+from gextui.ui.heatmap import crop_to
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,10 +202,17 @@ def _fit(s: str, w: int, left: bool) -> str:
 
 
 def render_overview(
-    rows: Sequence[OverviewRow], width: int, colors: Colors, *, selected: int = 0
+    rows: Sequence[OverviewRow],
+    width: int,
+    colors: Colors,
+    *,
+    selected: int = 0,
+    height: int | None = None,
 ) -> Text:
     """The overview table at most ``width`` cells wide: a header line, then one line per row
-    (in the order given); ``selected`` (an index into ``rows``) is highlighted."""
+    (in the order given); ``selected`` (an index into ``rows``) is highlighted. ``height``
+    (optional): at most that many lines, a window of rows around the selected one and a last
+    line ``+N more`` when they do not all fit."""
     width = max(int(width), 1)
     if not rows:
         return Text("watchlist: no tickers"[:width], style="dim", end="")
@@ -219,7 +227,13 @@ def render_overview(
         c = cols[key]
         out.append(_fit(header_of(key, gap < _GAP), w, c.left), Style(bold=True, dim=True))
     sel_bg = Style(bold=True, bgcolor="grey27")
-    for r_i, row in enumerate(rows):
+    lo, hi = 0, len(rows)
+    if height is not None and len(rows) + 1 > max(height, 1):
+        fit = max(height - 2, 1)  # the header and the "+N more" line
+        lo = max(0, min(selected - fit // 2, len(rows) - fit))
+        hi = lo + fit
+    for r_i in range(lo, hi):
+        row = rows[r_i]
         out.append("\n")
         start = len(out.plain)
         is_sel = r_i == selected
@@ -239,4 +253,7 @@ def render_overview(
             out.append(_fit(c.text(row), w, c.left), style)
         if is_sel:
             out.stylize(sel_bg, start, len(out.plain))
-    return out
+    if hi - lo < len(rows):
+        out.append("\n")
+        out.append(f"+{len(rows) - (hi - lo)} more (↑ {lo}, ↓ {len(rows) - hi})", Style(dim=True))
+    return crop_to(out, width, height)
