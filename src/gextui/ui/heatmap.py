@@ -444,6 +444,9 @@ def _draw(grid: HeatGrid, width: int, height: int, colors: Colors, unit: str, ti
     )
     col_text = f"{_duration(grid.col_seconds)} per column"
     header = f"{title} · {unit_label} · {row_text} · {col_text}"
+    if len(header) > width:  # the short form: "20-pt rows · 5.2 min/col"
+        row_short = row_text.split(" (")[0]
+        header = f"{title} · {unit_label} · {row_short} · {_duration(grid.col_seconds)}/col"
     legend = _legend(grid, max_abs, div, unit_label, colors, width)
     show_header = height >= 4
     show_legend = height >= 3
