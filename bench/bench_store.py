@@ -216,17 +216,172 @@ def dir_bytes(root: Path, pattern: str) -> int:
     return sum(p.stat().st_size for p in root.rglob(pattern))
 
 
+DAY_START = datetime(2026, 11, 24, 14, 30, tzinfo=UTC)  # 09:30 New York, a Tuesday
+DAY_END = datetime(2026, 11, 24, 21, 0, tzinfo=UTC)  # 16:00
+
+
+async def record_simulated_day(
+    root: Path, speed: float, checkpoint_ratio: float | None = None
+) -> tuple[int, float]:
+    """A whole simulated SPX session (09:30–16:00 at ``speed``× its clock, unpaced) recorded
+    through the real Recorder; (events, seconds)."""
+    from gextui.feeds.simulated import SimulatedFeed
+
+    feed = SimulatedFeed(seed=11, speed=speed, start=DAY_START, paced=False)
+    session = await feed.open("SPX")
+    kw = {} if checkpoint_ratio is None else {"checkpoint_ratio": checkpoint_ratio}
+    rec = Recorder(root, "SPX", session.chain, background=True, **kw)  # type: ignore[arg-type]
+    events = 0
+    t = time.perf_counter()
+    while True:
+        batch = session.step()
+        if batch.time > DAY_END:
+            break
+        if batch.n_events:
+            rec.write(batch)
+            events += batch.n_events
+    rec.close()
+    await session.aclose()
+    await feed.aclose()
+    return events, time.perf_counter() - t
+
+
+def _seek_ms(part: Path, n: int = 9) -> float:
+    """Median time of ``Recording.state_at`` at ``n`` times spread over the day."""
+    rec = open_recording(part)
+    assert rec.start_time is not None and rec.end_time is not None
+    span = (rec.end_time - rec.start_time).total_seconds()
+    times = [rec.start_time + timedelta(seconds=span * (k + 0.5) / n) for k in range(n)]
+    out = []
+    for at in times:
+        t = time.perf_counter()
+        rec.state_at(at)
+        out.append(time.perf_counter() - t)
+    return round(1e3 * float(np.median(out)), 1)
+
+
+def simulated_day(root: Path, speed: float) -> dict[str, object]:
+    """Issue 14's budgets on one recorded simulated SPX day: levels at 5-minute steps,
+    compaction, DuckDB over the compacted day; checkpoint bytes per event and seek times for
+    the checkpoint policy, a checkpoint every minute (the old one) and none."""
+    from gextui.store import levels
+    from gextui.store.compact import compact_partition
+    from gextui.store.recorder import CHECKPOINT_RATIO
+
+    out: dict[str, object] = {"speed": speed}
+    policies = {"policy": None, "every_minute": 0.0, "none": -1.0}
+    parts: dict[str, Path] = {}
+    for name, ratio in policies.items():
+        sub = root / f"day-{name}"
+        if ratio == -1.0:
+            events, secs = _record_without_checkpoints(sub, speed)
+        else:
+            events, secs = asyncio.run(record_simulated_day(sub, speed, ratio))
+        (part,) = [p for p in sub.glob("ticker=*/date=*")]
+        parts[name] = part
+        ev_bytes = dir_bytes(part, "events-*.parquet")
+        ck_bytes = dir_bytes(part, "state-*.parquet")
+        out[f"checkpoints_{name}"] = {
+            "events": events,
+            "record_s": round(secs, 1),
+            "segments": len(list(part.glob("events-*.parquet"))),
+            "checkpoints": len(list(part.glob("state-*.parquet"))),
+            "bytes_per_event_events_only": round(ev_bytes / events, 2),
+            "bytes_per_event_with_checkpoints": round((ev_bytes + ck_bytes) / events, 2),
+            "checkpoint_bytes_pct_of_events": round(100 * ck_bytes / ev_bytes, 1),
+            "seek_state_at_median_ms": _seek_ms(part),
+        }
+    out["checkpoint_ratio"] = CHECKPOINT_RATIO
+    part = parts["policy"]
+    cpus = levels.default_workers()
+    t = time.perf_counter()
+    tasks = levels.plan_tasks(part, every=300.0, workers=cpus)
+    series = levels.level_series(tasks, workers=cpus)
+    levels_s = time.perf_counter() - t
+    out["levels_5m"] = {
+        "samples": series.height,
+        "workers": cpus,
+        "seconds": round(levels_s, 2),
+        "budget_s": 10.0,
+    }
+    events = sum(s.events for s in open_recording(part).segments)
+    t = time.perf_counter()
+    res = compact_partition(part)
+    compact_s = time.perf_counter() - t
+    out["compact"] = {
+        "events": events,
+        "rows": res.rows,
+        "segments": res.segments_before,
+        "files": res.files_after,
+        "seconds": round(compact_s, 2),
+        "events_per_s": round(events / compact_s),
+        "budget_events_per_s": 1_000_000,
+        "mb_before": round(res.bytes_before / 1e6, 1),
+        "mb_after": round(res.bytes_after / 1e6, 1),
+    }
+    try:
+        import duckdb
+    except ImportError:
+        out["duckdb"] = "not installed (pip install '.[sql]')"
+    else:
+        con = duckdb.connect()
+        glob = str(root / "day-policy" / "*" / "*" / "events-*.parquet")
+        query = (
+            f"SELECT kind, count(*) FROM read_parquet('{glob}', hive_partitioning = true) "
+            "GROUP BY kind"
+        )
+        t = time.perf_counter()
+        counts = dict(con.execute(query).fetchall())
+        duck_s = time.perf_counter() - t
+        assert sum(v for k, v in counts.items() if k != "batch") == events
+        out["duckdb_count_by_kind"] = {
+            "seconds": round(duck_s, 3),
+            "budget_s": 2.0,
+            "rows": sum(counts.values()),
+            "version": duckdb.__version__,
+        }
+    return out
+
+
+def _record_without_checkpoints(root: Path, speed: float) -> tuple[int, float]:
+    import gextui.store.recorder as recorder_mod
+
+    real = recorder_mod.Recorder
+
+    class NoCheckpoints(real):  # type: ignore[misc, valid-type]
+        def __init__(self, *a: object, **kw: object) -> None:
+            kw.pop("checkpoint_ratio", None)
+            super().__init__(*a, checkpoints=False, **kw)  # type: ignore[arg-type]
+
+    globals()["Recorder"] = NoCheckpoints
+    try:
+        return asyncio.run(record_simulated_day(root, speed))
+    finally:
+        globals()["Recorder"] = real
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--minutes", type=float, default=3.0)
     ap.add_argument("--dir", type=Path, default=None, help="where to write (default: a temp dir)")
     ap.add_argument("--writer", choices=["auto", "polars"], default="auto")
+    ap.add_argument(
+        "--day-speed", type=float, default=300.0,
+        help="clock speed of the recorded simulated day (levels, compact, DuckDB budgets)",
+    )  # fmt: skip
+    ap.add_argument("--day-only", action="store_true", help="only the simulated-day part")
     args = ap.parse_args()
     if args.writer == "polars":
         schema.PREFER_PYARROW = False
     seconds = int(args.minutes * 60)
     root = args.dir or Path(tempfile.mkdtemp(prefix="gextui-bench-"))
     try:
+        if args.day_only:
+            day = simulated_day(root / "day", args.day_speed)
+            print(json.dumps({"benchmark": "store", "cpus": os.cpu_count(),
+                              "load_average_1m": round(os.getloadavg()[0], 2),
+                              "simulated_day": day}, indent=2))  # fmt: skip
+            return
         inst = make_spx_chain()
         t = time.perf_counter()
         batches = make_batches(inst, seconds)
@@ -313,6 +468,7 @@ def main() -> None:
                 "size_ratio": round(json_bpe / bpe_total, 1),
             },
         }
+        result["simulated_day"] = simulated_day(root / "day", args.day_speed)
         print(json.dumps(result, indent=2))
     finally:
         if args.dir is None:

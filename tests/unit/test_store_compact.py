@@ -180,3 +180,31 @@ def test_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
             main(["compact", str(tmp_path), *argv])
         err = capsys.readouterr().err
         assert exc.value.code == 2 and len(err.strip().splitlines()) == 1 and needle in err, err
+
+
+def test_row_groups_cut_at_minutes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pyarrow.parquet as pq
+
+    import gextui.store.compact as compact_mod
+
+    monkeypatch.setattr(compact_mod, "ROW_GROUP_ROWS", 400)
+    part = record(tmp_path, spread(random_batches(make_chain(), 120, 6), timedelta(seconds=13)))
+    before = observe(Recording(part))
+    compact_partition(part)
+    (path,) = part.glob("events-*.parquet")
+    md = pq.ParquetFile(path).metadata
+    assert md.num_row_groups >= 5
+    sizes = [md.row_group(i).num_rows for i in range(md.num_row_groups)]
+    # every row group ends where a minute ends, and holds ≤ 400 rows unless one minute is more
+    rec = Recording(part)
+    ends = set()
+    total = 0
+    frame = pl.read_parquet(path)
+    for s in rec.segments:
+        total = int(frame["batch"].search_sorted(s.last_batch, side="right"))
+        ends.add(total)
+    acc = 0
+    for n in sizes:
+        acc += n
+        assert acc in ends
+    assert_same(before, observe(rec))

@@ -42,6 +42,7 @@ from gextui.store.schema import (
     FORMAT_VERSION,
     META_PREFIX,
     PARQUET_SUFFIX,
+    RECORD_SCHEMA,
     ROW_COLUMN,
     SEGMENT_PREFIX,
     SPLIT_COLUMNS,
@@ -140,30 +141,50 @@ def _write_pyarrow(
 
 def _read_minutes(rec: Recording, segs: Sequence[SegmentInfo]) -> tuple[pl.DataFrame, list[int]]:
     """The minutes' rows in write order with ``row``, and the row-group cut points (at minute
-    boundaries, about every ROW_GROUP_ROWS rows)."""
-    frames: list[pl.DataFrame] = []
-    cuts: list[int] = []
-    rows = since_cut = 0
-    for seg in segs:
-        frame = rec.read_segment(seg)
-        if frame is None:
-            raise RecordingError(f"{seg.path}: damaged segment; not compacted (nothing changed)")
-        if since_cut and since_cut + frame.height > ROW_GROUP_ROWS:
-            cuts.append(rows)
-            since_cut = 0
-        frames.append(frame)
-        rows += frame.height
-        since_cut += frame.height
-    whole = pl.concat(frames, how="vertical")
-    indexed = whole.with_row_index("_index")
-    start = pl.col("_index").min().over("batch")  # the batch's header row
-    columns = [*whole.columns]
+    boundaries, about every ROW_GROUP_ROWS rows). Files written with ``row`` are read in one
+    multi-file scan and sorted once; others (no ``row``: in write order) go minute by minute."""
+    paths = list(dict.fromkeys(s.path for s in segs))
+    lo, hi = segs[0].first_batch, segs[-1].last_batch
+    columns = [*RECORD_SCHEMA]
     columns.insert(columns.index("kind"), ROW_COLUMN)  # time, batch, row, kind, … as segments
-    ordered = indexed.with_columns(
-        (pl.col("_index") - start).cast(pl.Int32).alias(ROW_COLUMN),
-        pl.col("batch").cast(pl.Int32),
-    ).select(columns)
-    return ordered, cuts
+    casts = [pl.col(c).cast(t) for c, t in RECORD_SCHEMA.items() if c != "batch"]
+    if all(ROW_COLUMN in pl.read_parquet_schema(p) for p in paths):
+        whole = (
+            pl.scan_parquet(paths)
+            .filter(pl.col("batch").is_between(lo, hi))
+            .with_columns(*casts, pl.col("batch").cast(pl.Int32), pl.col(ROW_COLUMN).cast(pl.Int32))
+            .select(columns)
+            .collect()
+        )
+        # write order: one Int64 key (batch, row) sorts faster than two columns
+        key = whole["batch"].cast(pl.Int64) * (1 << 32) + whole[ROW_COLUMN].cast(pl.Int64)
+        whole = whole[key.arg_sort()]
+    else:
+        frames = []
+        for seg in segs:
+            frame = rec.read_segment(seg)
+            if frame is None:
+                raise RecordingError(
+                    f"{seg.path}: damaged segment; not compacted (nothing changed)"
+                )
+            frames.append(frame)
+        indexed = pl.concat(frames, how="vertical").with_row_index("_index")
+        start = pl.col("_index").min().over("batch")  # the batch's header row
+        whole = indexed.with_columns(
+            (pl.col("_index") - start).cast(pl.Int32).alias(ROW_COLUMN),
+            pl.col("batch").cast(pl.Int32),
+        ).select(columns)
+    # row-group cuts at minute boundaries (batch numbers increase with the minutes)
+    cuts: list[int] = []
+    batch = whole["batch"]
+    since = 0
+    for seg in segs:
+        end = int(batch.search_sorted(seg.last_batch, side="right"))
+        begin = cuts[-1] if cuts else 0
+        if since > begin and end - begin > ROW_GROUP_ROWS:
+            cuts.append(since)
+        since = end
+    return whole, cuts
 
 
 def compact_partition(
@@ -192,7 +213,16 @@ def compact_partition(
     rows = 0
     try:
         for group in _groups(segs, max_rows):
-            frame, cuts = _read_minutes(rec, group)
+            try:
+                frame, cuts = _read_minutes(rec, group)
+            except RecordingError:
+                raise
+            except Exception as err:  # a segment damaged since it was indexed
+                text = str(err).strip().splitlines()[0][:200] if str(err).strip() else ""
+                raise RecordingError(
+                    f"{part}: cannot read a segment ({text or type(err).__name__}); "
+                    "not compacted (nothing changed)"
+                ) from err
             rows += frame.height
             base = SEGMENT_PREFIX + group[0].checkpoint.name[len("state-") : -len(PARQUET_SUFFIX)]
             target = _free(part, base + COMPACT_TAG, {t.name for _, t in written})

@@ -2,11 +2,13 @@
 
 For every recorded ticker-day and every sample time on an ``every``-second grid (aligned to
 New York midnight: 09:30, 09:35, … for 5 minutes) inside the recording, the book is rebuilt
-exactly as ``gextui snapshot --replay DIR --at T`` rebuilds it (:meth:`Recording.book_at`:
-the latest state checkpoint at or before T, then the events up to T of one segment) and the
-same core computes the figures (:func:`~gextui.core.exposure.compute_exposure` with the same
-expiry selection). So each row equals the snapshot at that time, number for number, and a
-sample costs one checkpoint and one partial segment, never a re-read of the day.
+as ``gextui snapshot --replay DIR --at T`` has it (:meth:`Recording.book_at`: the nearest
+state checkpoint, then the events after it) and the same core computes the figures
+(:func:`~gextui.core.exposure.compute_exposure` with the same expiry selection). A task's
+first sample starts from its checkpoint; each next one applies only the batches since the
+previous sample to the same book (:func:`books_forward`), never re-reading the day. Each row
+equals the snapshot at that time, number for number (tests/test_levels_command.py,
+tests/feeds/test_levels_tastytrade.py).
 
 Work is cut into tasks of consecutive samples of one day (a day is several tasks when there
 are fewer days than processes) and run on a process pool of at most ``os.cpu_count()``
@@ -25,7 +27,7 @@ import multiprocessing
 import os
 import sys
 import time as _time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -34,15 +36,17 @@ from typing import Final, TextIO
 
 import polars as pl
 
+from gextui.core.chain import ChainBook
 from gextui.core.expiry import NEW_YORK
 from gextui.core.exposure import ExposureSnapshot, compute_exposure
 from gextui.store.reader import PartitionRef, Recording, RecordingTickerError, find_recordings
-from gextui.store.schema import RecordingError
+from gextui.store.schema import RecordingError, frame_to_batches
 
 __all__ = [
     "COLUMNS",
     "LevelTask",
     "Progress",
+    "books_forward",
     "level_row",
     "level_series",
     "plan_tasks",
@@ -167,7 +171,7 @@ def plan_tasks(
             f"the recordings at {root} hold no sample time on the {every:g} s grid"
         )
     # enough tasks to keep every worker busy, few enough that each reuses its recording
-    size = max(4, math.ceil(total / max(1, 3 * workers)))
+    size = max(4, math.ceil(total / max(1, workers)))
     tasks: list[LevelTask] = []
     for ref, times in per_day:
         for i in range(0, len(times), size):
@@ -176,12 +180,38 @@ def plan_tasks(
     return tasks
 
 
+def books_forward(rec: Recording, times: Sequence[datetime]) -> Iterator[ChainBook]:
+    """The book at each of the increasing ``times``, as :meth:`Recording.book_at` gives it:
+    the first from the nearest checkpoint (``book_at``), each next one by applying to the
+    same book only the recorded batches between the two times, in write order — what the
+    live book did, which ``book_at`` reproduces exactly. Across a gap, or should time go
+    back, it starts over from ``book_at`` (which knows the bridges). The book is reused:
+    read it before the next step."""
+    book: ChainBook | None = None
+    prev: datetime | None = None
+    for t in times:
+        crosses_gap = prev is not None and any(g.after < t and prev < g.before for g in rec.gaps)
+        if book is None or prev is None or crosses_gap or t < prev:
+            book = rec.book_at(t)
+        else:
+            for seg in rec.segments:
+                if seg.last_time <= prev or seg.first_time > t:
+                    continue
+                # the rows state_at reads (private to the store: one package)
+                after = prev if seg.first_time <= prev else None  # whole minutes: no filter
+                frame = rec._read(seg, None, after, t if seg.last_time > t else None)
+                if frame is not None:
+                    for batch in frame_to_batches(frame):
+                        book.apply(batch)
+        prev = t
+        yield book
+
+
 def run_task(task: LevelTask) -> list[dict[str, object]]:
-    """The rows of one task (runs in a worker process)."""
+    """The rows of one task (runs in a worker process), from :func:`books_forward`."""
     rec = Recording(task.path)
     rows = []
-    for at in task.times:
-        book = rec.book_at(at)
+    for at, book in zip(task.times, books_forward(rec, task.times), strict=True):
         book.source = rec.source or "replay"
         rows.append(level_row(compute_exposure(book, task.expiry), task.ticker, at))
     return rows
