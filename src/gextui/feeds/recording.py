@@ -196,8 +196,8 @@ class RecordingFeed:
     ) -> None:
         """``skip_empty``: batches without events (outside market hours) are not written.
         ``in_session``: when given, only batches whose (event) time it accepts are written
-        (``gextui record``: the regular session, :func:`~gextui.feeds.sim_market.
-        is_market_open`); the first batch after the session flushes the recorder."""
+        (``gextui record``: the regular session, :func:`~gextui.record_service.
+        in_regular_session`); the first batch after the session flushes the recorder."""
         self.inner = feed
         self.skip_empty = skip_empty
         self.in_session = in_session
