@@ -303,6 +303,19 @@ def to_text(snap: ExposureSnapshot, *, top: int = TOP_STRIKES) -> str:
         add(f"zero gamma   none ({snap.zero_gamma_note or 'no sign change'})")
     add(f"call wall    {_strike(snap.call_wall)}{_dist(snap.call_wall, spot)}")
     add(f"put wall     {_strike(snap.put_wall)}{_dist(snap.put_wall, spot)}")
+    if len(snap.call_walls) > 1 or len(snap.put_walls) > 1:
+        calls = " · ".join(_strike(w.strike) for w in snap.call_walls) or "none"
+        puts = " · ".join(_strike(w.strike) for w in snap.put_walls) or "none"
+        add(f"top walls    calls {calls}; puts {puts}")
+    add(f"abs gamma    {_strike(snap.abs_gamma_strike)}{_dist(snap.abs_gamma_strike, spot)}")
+    if snap.expected_move is not None and snap.expected_move_expiration is not None:
+        add(
+            f"exp. move    ±{snap.expected_move:,.2f} to "
+            f"{snap.expected_move_expiration.isoformat()} (ATM straddle at "
+            f"{_strike(snap.expected_move_strike)})"
+        )
+    else:
+        add("exp. move    n/a (no prices for the nearest expiration's ATM straddle)")
     mp_exp = (
         f" (expiration {snap.max_pain_expiration.isoformat()})"
         if (snap.max_pain_expiration)

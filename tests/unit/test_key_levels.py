@@ -20,7 +20,7 @@ from gextui.core.exposure import ExposureSnapshot, compute_exposure
 from gextui.core.levels import CHANGE_KEYS, level_changes, strike_changes, top_changes
 from gextui.core.symbols import streamer_symbol
 from gextui.feeds.cboe_file import read_cboe
-from gextui.report import levels_csv, levels_rows, levels_text, to_json
+from gextui.report import levels_csv, levels_rows, levels_text, to_json, to_text
 
 REAL = [
     ("cboe", "spx_quotedata_2024-01-07.csv"),
@@ -146,6 +146,10 @@ def test_published_chain_levels_and_json() -> None:
     assert obj["put_walls"][0]["strike"] == snap.put_wall and obj["put_walls"][0]["gex"] < 0
     assert obj["expected_move"] == snap.expected_move
     assert obj["expected_move_expiration"] == snap.expirations[0].isoformat()
+    text = to_text(snap)
+    walls = " · ".join(f"{w.strike:,.0f}" for w in snap.call_walls)
+    assert f"top walls    calls {walls}; puts" in text
+    assert f"exp. move    ±{snap.expected_move:,.2f} to 2024-01-08" in text
     rows = levels_rows(snap)
     labels = [label for _, label in rows]
     assert labels[:1] == ["Zero Gamma"] and labels[-1] == "Spot"
