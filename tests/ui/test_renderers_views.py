@@ -158,6 +158,28 @@ def test_heatmap_spot_and_zero_gamma_lines_sit_on_their_strikes() -> None:
     assert "spot 112.00" in lines[1] and "zero γ 131.00" in lines[1]
 
 
+def test_heatmap_half_rows_pair_two_strikes_per_line() -> None:
+    text, _ = small_map(half_rows=True)
+    lines = check_box(text, 60, 20)
+    # 9 strikes → 5 lines (a blank bucket above 140), each labelled with its lower strike
+    labels = [line.split()[0] for line in lines[2:-1]]
+    assert labels == ["140", "130", "120", "110", "100"]
+    assert "half row" in lines[0]
+    rows = map_rows(text)
+    x0 = lines[rows["120"]].index("120") + 4
+    cell_w = (60 - x0) // 5
+    # line "120" holds 120 (lower half: background) and 125 (upper half: the glyph's colour)
+    hot = style_at(text, rows["120"], x0 + 2 * cell_w)
+    assert lines[rows["120"]][x0 + 2 * cell_w] == "▀"
+    assert hot.bgcolor is not None and hot.bgcolor.name == COLORS.positive
+    assert hot.color is not None and hot.color.name == NEUTRAL
+    # 140 has no data, the bucket above it neither: blank
+    assert lines[rows["140"]][x0:].strip() == ""
+    # spot 112 is in the 110 bucket, zero gamma 131 in the 130 one
+    assert set(lines[rows["110"]][x0:]) == {SPOT_GLYPH}
+    assert set(lines[rows["130"]][x0:]) == {ZERO_GLYPH}
+
+
 def test_heatmap_legend_and_time_axis() -> None:
     text, _ = small_map()
     lines = lines_of(text)
@@ -221,6 +243,14 @@ def test_heatmap_never_raises_and_fits(width: int, height: int) -> None:
     for t, k, v, s, z in cases:
         text = render_heatmap(t, k, v, s, z, width, height, COLORS)
         check_box(text, width, height)
+    for half in (False, True):
+        check_box(
+            render_heatmap(
+                times, strikes, values, spot, spot, width, height, COLORS, half_rows=half
+            ),
+            width,
+            height,
+        )
     whole = render_heatmap(times, strikes, values, spot, spot - 40, width, height, COLORS)
     assert len(lines_of(whole)) >= min(height, 4)  # title, legend, rows, axis
     assert any(SPOT_GLYPH in line for line in lines_of(whole)[2:-1])  # on the map rows

@@ -308,6 +308,7 @@ def render_heatmap(
     title_unit: str = "$ bn",
     title: str = "Net GEX · strike × time",
     strike_range: tuple[float, float] | None = None,
+    half_rows: bool = False,
 ) -> Text:
     """The strike × time map as Rich text, at most ``width`` × ``height`` cells (see the
     module docstring for the axes and colours).
@@ -315,13 +316,16 @@ def render_heatmap(
     ``times``: the sample times (tz-aware; naive means UTC), one per column of ``values``;
     ``strikes``: ascending (sorted here if not); ``values``: ``(len(strikes), len(times))``
     dollars, NaN = no data; ``spot`` / ``zero_gamma``: one value per sample (NaN = none);
-    ``strike_range``: show only strikes within ``(low, high)``.
+    ``strike_range``: show only strikes within ``(low, high)``; ``half_rows``: two strike
+    buckets per line (``▀`` in the upper bucket's colour on the lower one's), twice the
+    resolution; a line is labelled with its lower bucket, and a spot / zero-gamma mark takes
+    the whole cell (on its own bucket's colour).
 
     Lines: title, legend (scale, spot / zero-gamma keys and latest values), one line per strike
     bucket (highest on top), the time axis. Short heights drop the title first, then the
     legend."""
     width, height = max(int(width), 1), max(int(height), 1)
-    plot_rows = max(height - 3, 1)
+    plot_rows = max(height - 3, 1) * (2 if half_rows else 1)
     label_w = 4
     for _ in range(3):  # the labels' width depends on the rows, the columns on the labels
         try:
@@ -344,7 +348,8 @@ def render_heatmap(
         if need <= label_w:
             break
         label_w = need
-    return crop_to(_draw(drawn, width, height, colors, title_unit, title), width, height)
+    text = _draw(drawn, width, height, colors, title_unit, title, half_rows)
+    return crop_to(text, width, height)
 
 
 def crop_to(text: Text, width: int, height: int | None = None) -> Text:
@@ -373,7 +378,34 @@ def _labels(grid: HeatGrid) -> list[str]:
     return [format_strike(round(float(x), 4)) for x in grid.lows]
 
 
-def _draw(grid: HeatGrid, width: int, height: int, colors: Colors, unit: str, title: str) -> Text:
+_HALF: Final = 100_000  # + (upper + 1) · 32 + (lower + 1): a "▀" cell of two rows
+
+
+def _pair_rows(codes: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Two grid rows per text line (half-block mode): line ``i`` holds rows ``2i`` (lower
+    half) and ``2i + 1`` (upper). A cell with a spot / zero-gamma mark in either half keeps
+    that mark (spot first) on the colour of its own half."""
+    if codes.shape[0] % 2:
+        codes = np.vstack([codes, np.full((1, codes.shape[1]), _CODE_NONE, dtype=np.int64)])
+    lower, upper = codes[0::2], codes[1::2]
+    plain = _HALF + (upper + 1) * 32 + (lower + 1)
+    spot_up = (upper >= _SPOT) & (upper < _ZERO)
+    spot_lo = (lower >= _SPOT) & (lower < _ZERO)
+    out = np.where(lower >= _SPOT, lower, plain)
+    out = np.where(upper >= _SPOT, upper, out)
+    out = np.where(spot_lo & ~spot_up, lower, out)
+    return np.asarray(out, dtype=np.int64)
+
+
+def _draw(
+    grid: HeatGrid,
+    width: int,
+    height: int,
+    colors: Colors,
+    unit: str,
+    title: str,
+    half: bool = False,
+) -> Text:
     n_rows, n_cols = grid.cells.shape
     labels = _labels(grid)
     label_w = max(max(len(x) for x in labels), 4)
@@ -397,11 +429,27 @@ def _draw(grid: HeatGrid, width: int, height: int, colors: Colors, unit: str, ti
         r = rows_at[ok].astype(np.int64)
         base = codes[r, cols[ok]] % 1000
         codes[r, cols[ok]] = mark + base
+    line_labels = labels
+    if half:  # two grid rows per line, labelled with the lower one
+        codes = _pair_rows(codes)
+        line_labels = labels[0::2]
 
     styles: dict[int, tuple[str, Style]] = {}
 
     def style_of(code: int) -> tuple[str, Style]:
         got = styles.get(code)
+        if got is None and code >= _HALF:
+            up, lo = (code - _HALF) // 32 - 1, (code - _HALF) % 32 - 1
+            if up < 0 and lo < 0:
+                got = (" ", Style.null())
+            elif lo < 0:
+                got = ("▀", Style(color=level_colour(up - LEVELS, colors)))
+            elif up < 0:
+                got = ("▄", Style(color=level_colour(lo - LEVELS, colors)))
+            else:
+                top, bottom = level_colour(up - LEVELS, colors), level_colour(lo - LEVELS, colors)
+                got = ("▀", Style(color=top, bgcolor=bottom))
+            styles[code] = got
         if got is None:
             base = code % 1000
             bg = None if base == 999 or code == _CODE_NONE else level_colour(base - LEVELS, colors)
@@ -437,11 +485,15 @@ def _draw(grid: HeatGrid, width: int, height: int, colors: Colors, unit: str, ti
         lines_used += 1
 
     div, unit_label = _unit(unit, max_abs)
+    what = "half row" if half else "row"
     row_text = (
-        "1 strike per row"
+        f"1 strike per {what}"
         if grid.per_row == 1
-        else f"{format_strike(round(grid.row_step, 4))}-pt rows (label: lowest strike)"
+        else f"{format_strike(round(grid.row_step, 4))}-pt {what}s (label: lowest strike)"
     )
+    if half:
+        head, paren, rest = row_text.partition(" (")
+        row_text = f"{head}, 2 per line{paren}{rest}"
     col_text = f"{_duration(grid.col_seconds)} per column"
     header = f"{title} · {unit_label} · {row_text} · {col_text}"
     if len(header) > width:  # the short form: "20-pt rows · 5.2 min/col"
@@ -459,12 +511,12 @@ def _draw(grid: HeatGrid, width: int, height: int, colors: Colors, unit: str, ti
             add(s, st)
     room = height - int(show_header) - int(show_legend) - 1
     dim = Style(dim=True)
-    for r in range(n_rows - 1, -1, -1):
+    for r in range(len(codes) - 1, -1, -1):
         if room <= 0:
             break
         room -= 1
         newline()
-        add(f"{labels[r]:>{label_w}} ", dim)
+        add(f"{line_labels[r]:>{label_w}} ", dim)
         row = codes[r]
         cuts = np.flatnonzero(np.diff(row)) + 1
         starts = np.concatenate(([0], cuts))
@@ -593,20 +645,20 @@ def bench(repeats: int = 20, width: int = 160, height: int = 48) -> dict[str, fl
     values[rng.random(values.shape) < 0.02] = np.nan
     zero = spot - 40.0
     colors = Colors()
-    laps = []
-    for _ in range(repeats):
-        t0 = _time.perf_counter()
-        render_heatmap(times, strikes, values, spot, zero, width, height, colors)
-        laps.append((_time.perf_counter() - t0) * 1000.0)
-    laps.sort()
-    return {
-        "columns": 390,
-        "strikes": 200,
-        "width": width,
-        "height": height,
-        "median_ms": round(laps[len(laps) // 2], 3),
-        "max_ms": round(laps[-1], 3),
-    }
+    out: dict[str, float] = {"columns": 390, "strikes": 200, "width": width, "height": height}
+    for half in (False, True):
+        laps: list[float] = []
+        for _ in range(repeats):
+            t0 = _time.perf_counter()
+            render_heatmap(
+                times, strikes, values, spot, zero, width, height, colors, half_rows=half
+            )
+            laps.append((_time.perf_counter() - t0) * 1000.0)
+        laps.sort()
+        key = "half_rows_" if half else ""
+        out[f"{key}median_ms"] = round(laps[len(laps) // 2], 3)
+        out[f"{key}max_ms"] = round(laps[-1], 3)
+    return out
 
 
 if __name__ == "__main__":  # python -m gextui.ui.heatmap
