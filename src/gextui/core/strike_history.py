@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
@@ -202,14 +202,17 @@ class StrikeHistory:
 
 
 def samples_from_snapshots(
-    snapshots: Iterable[tuple[datetime, ExposureSnapshot]],
+    snapshots: Iterable[tuple[datetime, ExposureSnapshot]]
+    | Callable[[], Iterable[tuple[datetime, ExposureSnapshot]]],
 ) -> list[StrikeSample]:
-    """One sample per minute from (time, snapshot) pairs, e.g. a recording's checkpoints
-    folded into books and computed (the caller does that: the core never reads recordings).
-    The time given is the sample's moment (it overrides the snapshot's ``as_of``); the last
-    pair of a minute wins. Oldest first."""
+    """One sample per minute from (time, snapshot) pairs — or a callable yielding them —,
+    e.g. a recording's checkpoints (``Recording.checkpoint_states``) folded into books and
+    computed: the caller does that, the core never reads recordings. The time given is the
+    sample's moment (it overrides the snapshot's ``as_of``); the last pair of a minute wins.
+    Oldest first."""
+    pairs = snapshots() if callable(snapshots) else snapshots
     history = StrikeHistory(capacity=10**9)
-    for moment, snap in snapshots:
+    for moment, snap in pairs:
         sample = StrikeSample.from_snapshot(snap)
         when = moment.astimezone(UTC)
         history.backfill(
