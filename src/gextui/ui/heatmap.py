@@ -23,6 +23,12 @@ Axes, as the strike chart (``ui/chart.py``) has them, linear and truthful:
 - **Spot** (``━`` in ``colors.spot``) and **zero gamma** (``┄`` in ``colors.zero_gamma``) are drawn
   in each column on the row holding the column's mean value; where both fall in one cell, spot
   wins. A level outside the strike range is named in the legend line, never drawn on an edge row.
+- ``half_rows=True``: two strike buckets per line (``▀``: the upper bucket's colour on the lower
+  one's), twice the vertical resolution at the same height.
+
+Wiring: :func:`heat_input` lines a series of snapshots up into the arguments; run the render
+off the event loop (≈ 5–10 ms for a whole session at 160×48, see :func:`bench`,
+``python -m gextui.ui.heatmap``).
 
 Values are dollars (per 1 % move, as everywhere in gextui); ``title_unit`` picks the legend's
 scale: ``"$ bn"`` (÷1e9), ``"$ M"``, ``"$ K"``, ``"$"`` or ``"auto"`` (the scale of the maximum);
