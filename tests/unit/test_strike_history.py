@@ -118,7 +118,10 @@ def test_samples_from_snapshots_one_per_minute_at_the_given_time() -> None:
     h = StrikeHistory()
     h.backfill(reversed(samples))
     assert h.samples == samples
-    assert samples_from_snapshots(lambda: iter(pairs)) == samples  # a callable that yields
+    again = samples_from_snapshots(lambda: iter(pairs))  # a callable that yields
+    assert [(s.minute, s.net_gex.tolist()) for s in again] == [
+        (s.minute, s.net_gex.tolist()) for s in samples
+    ]
 
 
 def test_sample_sorts_strikes_and_minute_of() -> None:
