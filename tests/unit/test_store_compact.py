@@ -208,3 +208,28 @@ def test_row_groups_cut_at_minutes(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         acc += n
         assert acc in ends
     assert_same(before, observe(rec))
+
+
+@pytest.mark.parametrize("layout", ["polars", "mixed"])
+def test_segments_without_row_column(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, layout: str
+) -> None:
+    """Segments written by polars' writer (no pyarrow: no ``row`` column, in write order),
+    alone or beside pyarrow ones, compact the same."""
+    import gextui.store.schema as schema_mod
+
+    batches = spread(random_batches(make_chain(), 80, 12), timedelta(seconds=13))
+    monkeypatch.setattr(schema_mod, "PREFER_PYARROW", False)
+    if layout == "polars":
+        part = record(tmp_path, batches)
+    else:
+        record(tmp_path, batches[:40])
+        monkeypatch.setattr(schema_mod, "PREFER_PYARROW", True)
+        part = record(tmp_path, batches[40:])
+    names = sorted(part.glob("events-*.parquet"))
+    has_row = {"row" in pl.read_parquet_schema(p) for p in names}
+    assert has_row == ({False} if layout == "polars" else {False, True})
+    before = observe(Recording(part))
+    compact_partition(part)
+    assert len(list(part.glob("events-*.parquet"))) == 1
+    assert_same(before, observe(Recording(part)))

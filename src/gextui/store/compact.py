@@ -148,14 +148,19 @@ def _read_minutes(rec: Recording, segs: Sequence[SegmentInfo]) -> tuple[pl.DataF
     columns = [*RECORD_SCHEMA]
     columns.insert(columns.index("kind"), ROW_COLUMN)  # time, batch, row, kind, … as segments
     casts = [pl.col(c).cast(t) for c, t in RECORD_SCHEMA.items() if c != "batch"]
-    if all(ROW_COLUMN in pl.read_parquet_schema(p) for p in paths):
-        whole = (
+    fast: pl.DataFrame | None = None
+    try:  # every file has ``row`` (pyarrow's writer): one scan; else (or mixed) minute by minute
+        fast = (
             pl.scan_parquet(paths)
             .filter(pl.col("batch").is_between(lo, hi))
             .with_columns(*casts, pl.col("batch").cast(pl.Int32), pl.col(ROW_COLUMN).cast(pl.Int32))
             .select(columns)
             .collect()
         )
+    except (pl.exceptions.ColumnNotFoundError, pl.exceptions.SchemaError):
+        fast = None
+    if fast is not None:
+        whole = fast
         # write order: one Int64 key (batch, row) sorts faster than two columns
         key = whole["batch"].cast(pl.Int64) * (1 << 32) + whole[ROW_COLUMN].cast(pl.Int64)
         whole = whole[key.arg_sort()]
