@@ -402,10 +402,7 @@ def compute_exposure(
         use = (oi > 0) & (iv > 0) & np.isfinite(iv)
         span = (PROFILE_LOW * s, PROFILE_HIGH * s)
         weight = sign * w_oi
-        if use.all():  # the usual case: no copies
-            prof = _Profile(a_ln, vol_t, t_sel, weight, q, span)
-        else:
-            prof = _Profile(a_ln[use], vol_t[use], t_sel[use], weight[use], q, span)
+        prof = _Profile(a_ln, vol_t, t_sel, weight, q, span, use)
         if prof.total == 0:
             note = "no contracts with both IV and open interest"
         elif prof.size == 0:
@@ -686,10 +683,18 @@ class _Profile:
     """
 
     def __init__(
-        self, a: Array, vol_t: Array, t: Array, weight: Array, q: float, span: tuple[float, float]
+        self,
+        a: Array,
+        vol_t: Array,
+        t: Array,
+        weight: Array,
+        q: float,
+        span: tuple[float, float],
+        use: npt.NDArray[np.bool_] | None = None,
     ):
         """``a`` = ln K − (r − q + σ²/2)T and ``vol_t`` = σ√T per contract (shared with
-        vanna/charm); ``weight`` = sign · OI · m."""
+        vanna/charm); ``weight`` = sign · OI · m; ``use``: the contracts that count (default
+        all; :attr:`total` counts them)."""
         # d = (ln x − a)/(σ√T) is increasing in x: a contract with d > TAIL_D at the low end
         # of the span, or d < −TAIL_D at the high end, adds < φ(9) ≈ 1e-18 of its weight
         # anywhere in the span — nothing at double precision next to the near-the-money
@@ -697,7 +702,9 @@ class _Profile:
         lo, hi = math.log(span[0]), math.log(span[1])
         tail = TAIL_D * vol_t
         keep = (a >= lo - tail) & (a <= hi + tail)
-        self.total = int(keep.size)
+        if use is not None:
+            keep &= use
+        self.total = int(keep.size if use is None else np.count_nonzero(use))
         if not keep.all():
             a, t, weight, vol_t = a[keep], t[keep], weight[keep], vol_t[keep]
         self.ref = 0.5 * (lo + hi)
