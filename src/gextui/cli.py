@@ -476,7 +476,7 @@ def levels_parser() -> argparse.ArgumentParser:
             "--csv > spx.csv\n"
             "  gextui levels DIR --expiry 0dte --every 1m --parquet spx-0dte.parquet\n\n"
             "Sample times are on the --every grid of New York time (09:30, 09:35, ...) inside "
-            "each recording. Output: a table on stdout (net GEX in $bn per 1 %% move), or "
+            "each recording. Output: a table on stdout (net GEX in $bn per 1 % move), or "
             "--csv / --parquet (dollars; empty = undefined)."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
