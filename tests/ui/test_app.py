@@ -135,7 +135,7 @@ async def test_unknown_ticker_notifies_and_stays() -> None:
         assert app.book is not None and app.snapshot is not None
 
 
-async def test_open_error_keeps_the_tab_and_the_other_streams() -> None:
+async def test_open_error_keeps_the_previous_ticker_and_the_other_streams() -> None:
     feed = FakeFeed()
     app = make_app(["SPX", "SPY"], feed=feed)
     async with app.run_test(size=SIZE) as pilot:
@@ -144,9 +144,10 @@ async def test_open_error_keeps_the_tab_and_the_other_streams() -> None:
         await pilot.press("t", "q", "q", "q", "enter")  # a known ticker that fails to open
         for _ in range(40):
             await pilot.pause(0.01)
-        assert app.tickers == ["SPX", "SPY", "QQQ"]  # not an unknown ticker: the tab stays
+        assert app.tickers == ["SPX", "SPY"]  # typed in, failed: no tab, back to SPX
+        assert app.ticker == "SPX"
         assert any("bad credentials" in n.message for n in app._notifications)
-        assert "bad credentials" in text_of(app.query_one(StrikeChart), 200)
+        assert "bad credentials" in text_of(app.query_one(StatusLine), 200)
         # the other sessions still stream (never closed)
         assert not any(s._closed.is_set() for s in feed.sessions)
 
@@ -301,13 +302,13 @@ async def test_recorder_size_in_top_line() -> None:
 
 
 async def test_keymap_from_settings() -> None:
-    settings = Settings(keys={"view.profile": "x"})
+    settings = Settings(keys={"view.profile": "z"})
     app = make_app(["SPX"], settings=settings)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
-        await pilot.press("x")
+        await pilot.press("z")
         assert app.show_profile
-        assert "`x`" in app.keys_markdown()
+        assert "`z`" in app.keys_markdown()
 
 
 class BrokenSession(FakeSession):

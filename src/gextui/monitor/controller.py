@@ -45,9 +45,10 @@ from typing import Final, Literal
 from gextui.core.alerts import Alert, AlertRules, LevelMonitor
 from gextui.core.chain import ChainBook
 from gextui.core.events import EventBatch
-from gextui.core.expiry import ExpirySelectionError
+from gextui.core.expiry import ExpirySelectionError, ny_date
 from gextui.core.exposure import ExposureSnapshot, compute_exposure, live_expirations
 from gextui.core.history import LevelHistory, LevelSample
+from gextui.core.strike_history import StrikeHistory, samples_from_snapshots
 from gextui.core.symbols import TickerError, ticker_name
 from gextui.feeds.base import (
     Feed,
@@ -101,6 +102,7 @@ class ViewResult:
     version: int  # the book's version it was computed from
     snapshot: ExposureSnapshot
     expirations: tuple[date, ...]  # the live expirations of the chain (for the expiry bar)
+    zero_dte: ExposureSnapshot | None = None  # the 0DTE levels beside them (None: no 0DTE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,8 +152,12 @@ class _Watched:
     seeked: asyncio.Event = field(default_factory=asyncio.Event)
     history_gen: int = 0
     history_task: asyncio.Task[None] | None = None
+    #: per-strike net GEX a minute, by expiry selection: the alerts' one (every ticker, all
+    #: the time: the strike × time map) and the views' (while shown: the change view)
+    strikes: dict[str, StrikeHistory] = field(default_factory=dict)
     hinted_clock: bool = False  # the subscription hint was sent with the feed's own clock
     task: asyncio.Task[None] | None = None
+    added: bool = False  # added while running (``t``): a failed open takes the tab away
 
 
 class Monitor:
@@ -203,7 +209,7 @@ class Monitor:
         ticker); starts streaming it at once when the monitor runs. Returns the name."""
         name = ticker_name(text)
         if name not in self._watched:
-            self._watched[name] = w = _Watched(name)
+            self._watched[name] = w = _Watched(name, added=self._running)
             if self._running:
                 self._start(w)
         return name
@@ -247,6 +253,11 @@ class Monitor:
         ):
             return None
         return v
+
+    def strike_history(self, name: str, expiry: str) -> StrikeHistory | None:
+        """Per-strike net GEX of ``name`` a minute at ``expiry`` (None: none kept)."""
+        w = self._watched.get(name)
+        return w.strikes.get(expiry) if w is not None else None
 
     def batches_applied(self, name: str | None = None) -> int:
         ws = self._watched.values() if name is None else [self._watched[name]]
@@ -360,8 +371,10 @@ class Monitor:
         w.error = f"{w.name}: {message}"
         w.error_clears = True
         self._notice(message, f"Cannot open {w.name}", "error", w.name)
-        if unknown and len(self._watched) > 1 and self._watched.get(w.name) is w:
-            del self._watched[w.name]  # a ticker the source does not have: no tab for it
+        if (unknown or w.added) and len(self._watched) > 1 and self._watched.get(w.name) is w:
+            # a ticker the source does not have, or one just typed in: no tab for it (the
+            # notice says why; the watchlist's own tickers keep theirs, with the error)
+            del self._watched[w.name]
 
     def _book_for(self, w: _Watched, session: FeedSession) -> ChainBook:
         cached = w.book
@@ -441,6 +454,7 @@ class Monitor:
         w.latest = None
         w.view = None
         w.observed = (0, -1)
+        w.strikes.clear()
 
     def _rebuild_history(self, w: _Watched, session: RecordedHistory, target: datetime) -> None:
         """After a replay seek: the history of ``w`` before ``target``, one sample per recorded
@@ -450,20 +464,19 @@ class Monitor:
         generation = w.history_gen
         selection = self.levels.rules.expiry
 
-        def job() -> list[LevelSample]:
-            return [
-                LevelSample.from_snapshot(compute_exposure(book, selection))
-                for book in session.books_before(target)
-            ]
+        def job() -> list[ExposureSnapshot]:
+            return [compute_exposure(book, selection) for book in session.books_before(target)]
 
         async def run() -> None:
             try:
-                samples = await asyncio.to_thread(job)
+                snaps = await asyncio.to_thread(job)
             except Exception as exc:  # a damaged recording: the history starts at the seek
                 self._notice(f"history rebuild failed: {exc!r}", w.name, "warning", w.name)
                 return
             if w.history_gen == generation and self._watched.get(w.name) is w:
-                self.levels.history(w.name).backfill(samples)
+                self.levels.history(w.name).backfill(LevelSample.from_snapshot(s) for s in snaps)
+                per_strike = samples_from_snapshots((s.as_of, s) for s in snaps if s.as_of)
+                w.strikes.setdefault(selection, StrikeHistory()).backfill(per_strike)
                 self._changed.set()
 
         if w.history_task is not None:
@@ -493,17 +506,26 @@ class Monitor:
             return last
         watched = self.levels.rules.expiry
 
-        def job() -> tuple[ExposureSnapshot, list[date], ExposureSnapshot, int]:
+        def job() -> tuple[
+            ExposureSnapshot, list[date], ExposureSnapshot, ExposureSnapshot | None, int
+        ]:
             frozen = self._frozen(w, book)
             snap = compute_exposure(frozen, expiry)
             alert_snap = snap if watched == expiry else compute_exposure(frozen, watched)
-            return snap, live_expirations(frozen, snap.as_of), alert_snap, frozen.version
+            live = live_expirations(frozen, snap.as_of)
+            zero_dte = None
+            today = ny_date(snap.as_of) if snap.as_of is not None else None
+            if today is not None and live and live[0] == today:
+                zero_dte = snap if expiry == "0dte" else compute_exposure(frozen, "0dte")
+            return snap, live, alert_snap, zero_dte, frozen.version
 
-        snap, live, alert_snap, version = await asyncio.to_thread(job)
+        snap, live, alert_snap, zero_dte, version = await asyncio.to_thread(job)
         self.snapshots_computed += 1
-        result = ViewResult(name, expiry, id(book), version, snap, tuple(live))
+        result = ViewResult(name, expiry, id(book), version, snap, tuple(live), zero_dte)
         if w.book is book:
             w.view = result
+            if not w.warming:
+                w.strikes.setdefault(expiry, StrikeHistory()).observe(snap)
             self._observe(w, alert_snap, id(book), version)
         return result
 
@@ -550,6 +572,7 @@ class Monitor:
         w.warming = filling and fraction < FULL_COVERAGE
         if w.warming:
             return  # no history sample, no alert while the chain fills in
+        w.strikes.setdefault(self.levels.rules.expiry, StrikeHistory()).observe(snap)
         try:
             self._alerts.extend(self.levels.observe(snap))
         except Exception as exc:  # never let the alert engine stop the monitor

@@ -52,9 +52,11 @@ from gextui.core.exposure import ExposureSnapshot, exposure_by_expiration
 from gextui.core.symbols import TickerError, ticker_name
 from gextui.feeds.base import Feed, FeedSession, Source
 from gextui.monitor import Monitor, Notice, TickerPhase, ViewResult
+from gextui.report import levels_rows
 from gextui.settings import METRICS, Colors, KeySpec, Settings, check_keymap
 from gextui.store.schema import data_dir
 from gextui.ui.alerts_panel import AlertsPanel
+from gextui.ui.change_view import next_window
 from gextui.ui.chart import (
     BarData,
     bar_data,
@@ -70,6 +72,7 @@ from gextui.ui.history_panel import HistoryPanel
 from gextui.ui.overview import overview_row, render_overview
 from gextui.ui.render_loop import RenderLoop
 from gextui.ui.screens import ExpiryPicker, HelpScreen, TickerPrompt
+from gextui.ui.views import change_inputs, earlier_sample, expirations_job, map_job
 from gextui.ui.widgets import (
     SELECTION_LABELS,
     ExpiryBar,
@@ -192,6 +195,14 @@ class GexApp(App[None]):
         Binding("c", "recenter", "Centre", id="view.center"),
         Binding("r", "reload", "Reload file", id="file.reload"),
         Binding("0", "toggle_overview", "Overview", id="view.overview"),
+        Binding("x", "toggle_view('expirations')", "GEX by expiry", id="view.expirations"),
+        Binding("m", "toggle_view('map')", "Strike × time map", id="view.map"),
+        Binding("d", "toggle_change", "Change", id="view.change"),
+        Binding("D", "cycle_change_window", "Change window", id="view.change_window"),
+        Binding("y", "copy_levels", "Copy levels", id="levels.copy"),
+        Binding("up", "expiry_cursor(-1)", "Expiry view: up", id="expview.up", show=False),
+        Binding("down", "expiry_cursor(1)", "Expiry view: down", id="expview.down", show=False),
+        Binding("enter", "expiry_cursor_open", "Select expiry", id="expview.open", show=False),
         Binding("up", "overview_move(-1)", "Overview: up", id="overview.up", show=False),
         Binding("down", "overview_move(1)", "Overview: down", id="overview.down", show=False),
         Binding("enter", "overview_open", "Open ticker", id="overview.open", show=False),
@@ -209,6 +220,9 @@ class GexApp(App[None]):
     show_alerts: reactive[bool] = reactive(False, init=False)
     paused: reactive[bool] = reactive(False, init=False)
     show_overview: reactive[bool] = reactive(False, init=False)
+    view_mode: reactive[str] = reactive("strikes", init=False)  # strikes | expirations | map
+    show_change: reactive[bool] = reactive(False, init=False)
+    change_window: reactive[str] = reactive("5m", init=False)
     overview_index: reactive[int] = reactive(0, init=False)
 
     def __init__(
@@ -264,6 +278,9 @@ class GexApp(App[None]):
         self._shown_bars_key: tuple[object, ...] = ()
         self._shown_prof_key: tuple[object, ...] | None = None
         self._chart_pending: tuple[object, ...] | None = None
+        self._exp_cursor: date | None = None  # the GEX-by-expiration view's cursor
+        self._zero_dte: ExposureSnapshot | None = None
+        self._changes_text: Text | None = None
         # counters for tests and the bench
         self.frames = 0  # repaints that changed something on screen
         self.chart_paints = 0
@@ -376,7 +393,16 @@ class GexApp(App[None]):
             self.strikes,
             self.strike_pct,
             self.show_profile,
+            self.view_mode,
+            self.show_change,
+            self.change_window,
         )
+
+    @property
+    def view_expiry(self) -> str:
+        """The selection computed for the screen: the GEX-by-expiration view shows every
+        expiration (``all``), whatever is selected."""
+        return "all" if self.view_mode == "expirations" else self.expiry
 
     # ------------------------------------------------------------------ watchlist
     def switch_ticker(self, text: str) -> None:
@@ -445,7 +471,7 @@ class GexApp(App[None]):
         try:
             while True:
                 self._step_wanted = False
-                ticker, expiry = self.ticker, self.expiry
+                ticker, expiry = self.ticker, self.view_expiry
                 result = None
                 try:
                     result = await self.monitor.view(ticker, expiry, paused=self.paused)
@@ -467,9 +493,13 @@ class GexApp(App[None]):
 
     def on_snapshot_ready(self, message: SnapshotReady) -> None:
         result = message.result
-        if result is not None and (result.ticker, result.expiry) == (self.ticker, self.expiry):
+        if result is not None and (result.ticker, result.expiry) == (
+            self.ticker,
+            self.view_expiry,
+        ):
             if result.snapshot is not self._snapshot:
                 self._snapshot = result.snapshot
+                self._zero_dte = result.zero_dte
                 self._live_exps = list(result.expirations)
         elif result is None and self.book is None:
             self._snapshot = None
@@ -560,6 +590,8 @@ class GexApp(App[None]):
         panel = self.query_one(LevelsPanel)
         eps = self.monitor.events_per_second(self.ticker)
         warming = snap is not None and self.monitor.status(self.ticker).warming
+        zero_dte = self._zero_dte if snap is not None else None
+        changes = self._changes_text if self.show_change and self.view_mode == "strikes" else None
         self._set(
             panel,
             LevelsData(
@@ -569,6 +601,9 @@ class GexApp(App[None]):
                 panel.content_size.width or 32,
                 warming,
                 snapshot=snap,
+                zero_dte_id=id(zero_dte),
+                zero_dte=zero_dte,
+                changes=changes,
             ),
         )
         if self.show_history:
@@ -703,6 +738,9 @@ class GexApp(App[None]):
         size = chart.content_size
         if size.width < 10 or size.height < 4:
             return
+        if self.view_mode != "strikes":
+            self._request_view(snap, chart, size.width, size.height)
+            return
         spot = snap.spot
         if spot is not None and math.isfinite(spot):
             last = self._last_bars
@@ -713,6 +751,17 @@ class GexApp(App[None]):
                 quarter = (hi - lo) / 4.0
                 if not (lo + quarter <= spot <= hi - quarter):
                     self._center = spot
+        previous = None
+        self._changes_text = None
+        if self.show_change:
+            history = self.monitor.strike_history(self.ticker, self.expiry)
+            sample = earlier_sample(history, snap.as_of, self.change_window)
+            width = self.query_one(LevelsPanel).content_size.width or 32
+            previous, self._changes_text = change_inputs(
+                snap, sample, self.settings.colors, width, self.change_window
+            )
+            if self.metric != "gex" or self.basis != "oi":
+                previous = None  # the history keeps net GEX (OI): no ghost of another metric
         bars = bar_data(
             snap,
             metric=self.metric,
@@ -722,6 +771,7 @@ class GexApp(App[None]):
             pct=self.strike_pct,
             center=self._center,
             rows=bar_rows(size.height),
+            previous=previous,
         )
         self._last_bars = bars
         chart.border_title = self._chart_title(bars.span)
@@ -764,6 +814,74 @@ class GexApp(App[None]):
             partial(self._chart_done, job),
             failed=self._chart_failed,
         )
+
+    def _request_view(
+        self, snap: ExposureSnapshot, chart: StrikeChart, width: int, height: int
+    ) -> None:
+        """The GEX-by-expiration view or the strike × time map, in the chart's place."""
+        colors = self.settings.colors
+        view = self.view_state
+        if self.view_mode == "expirations":
+            exps = [e.expiration for e in snap.by_expiration]
+            if self._exp_cursor not in exps:
+                chosen = next((e for e in exps if e.isoformat() == self.expiry), None)
+                self._exp_cursor = chosen or (exps[0] if exps else None)
+            chart.border_title = (
+                f"{self.ticker} GEX by expiration · all {len(exps)} · ↑/↓ · enter selects · x back"
+            )
+            chart.border_subtitle = ""
+            key: tuple[object, ...] = (
+                "expirations",
+                id(snap),
+                self._exp_cursor,
+                self.split,
+                width,
+                height,
+                colors,
+            )
+            job = expirations_job(
+                snap, width, height, colors, split=self.split, selected=self._exp_cursor
+            )
+        else:
+            history = self.monitor.strike_history(self.ticker, self.monitor.rules.expiry)
+            samples = history.samples if history is not None else []
+            lo, hi = self._map_range(snap)
+            sel = self.monitor.rules.expiry
+            chart.border_title = (
+                f"{self.ticker} net GEX by strike × time · {len(samples)} min · "
+                f"alerts' expiry {sel} · m back"
+            )
+            chart.border_subtitle = ""
+            last = samples[-1].as_of if samples else None
+            key = ("map", len(samples), last, lo, hi, width, height, colors)
+            job = map_job(samples, lo, hi, width, height, colors, title=f"{self.ticker} net GEX")
+        key = (*key, view)
+        if key == self._requested_key:
+            if chart.painted != view and self.chart_idle:
+                chart.painted = view
+            return
+        self._requested_key = key
+        self._chart_pending = key
+
+        def done(result: Rendered) -> None:
+            if self._chart_pending == key:
+                self._chart_pending = None
+            chart.show(*result)
+            chart.painted = view
+            self._shown_bars_key = ()
+            self.chart_paints += 1
+
+        self.render_loop.submit("chart", job, done, failed=self._chart_failed)
+
+    def _map_range(self, snap: ExposureSnapshot) -> tuple[float, float]:
+        """The strikes of the map: those of the strike chart's view, else spot ± 3 %."""
+        bars = self._last_bars
+        if bars is not None and bars.strikes:
+            return float(bars.strikes[0]), float(bars.strikes[-1])
+        spot = snap.spot if snap.spot is not None and math.isfinite(snap.spot) else None
+        if spot is None:
+            return 0.0, math.inf
+        return spot * 0.97, spot * 1.03
 
     def _chart_done(self, job: ChartJob, result: tuple[Rendered | None, Rendered | None]) -> None:
         bars, prof = result
@@ -844,6 +962,19 @@ class GexApp(App[None]):
     def watch_overview_index(self) -> None:
         self._redraw()
 
+    def watch_view_mode(self) -> None:
+        self._requested_key = ()
+        # the expiration view computes at "all": its snapshot, if one was computed already
+        last = self.monitor.last_view(self.ticker, self.view_expiry)
+        self._snapshot = last.snapshot if last is not None else None
+        self._redraw()
+
+    def watch_show_change(self) -> None:
+        self._requested_key = ()
+        self._redraw()
+
+    watch_change_window = watch_show_change
+
     # ------------------------------------------------------------------ alerts
     def _deliver(self, alert: Alert) -> None:
         """Notification, terminal bell (``[alerts] bell``) and the alert command."""
@@ -893,6 +1024,9 @@ class GexApp(App[None]):
         replay = self.is_replay
         if action in ("overview_move", "overview_open"):
             return self.show_overview and len(self.screen_stack) == 1
+        if action in ("expiry_cursor", "expiry_cursor_open"):
+            modal = len(self.screen_stack) > 1
+            return self.view_mode == "expirations" and not self.show_overview and not modal
         if action in ("speed", "replay_toggle", "seek"):
             return replay
         if action == "reload":
@@ -1054,6 +1188,55 @@ class GexApp(App[None]):
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.keys_markdown()))
 
+    # views ------------------------------------------------------------
+    def action_toggle_view(self, mode: str) -> None:
+        """Show the GEX-by-expiration view or the strike × time map (again: the strikes)."""
+        self.view_mode = "strikes" if self.view_mode == mode else mode
+
+    def action_toggle_change(self) -> None:
+        self.view_mode = "strikes"
+        self.show_change = not self.show_change
+
+    def action_cycle_change_window(self) -> None:
+        self.change_window = next_window(self.change_window)
+        if not self.show_change:
+            self.show_change = True
+        self.notify(f"change over {self.change_window}", title="Change", timeout=3)
+
+    def action_expiry_cursor(self, step: int) -> None:
+        snap = self._snapshot
+        if snap is None or not snap.by_expiration:
+            return
+        exps = [e.expiration for e in snap.by_expiration]
+        i = exps.index(self._exp_cursor) if self._exp_cursor in exps else 0
+        self._exp_cursor = exps[min(max(i + step, 0), len(exps) - 1)]
+        self._requested_key = ()
+        self._redraw()
+
+    def action_expiry_cursor_open(self) -> None:
+        if self._exp_cursor is not None:
+            self.view_mode = "strikes"
+            self.expiry = self._exp_cursor.isoformat()
+
+    def levels_text_for_clipboard(self) -> str:
+        """The key levels of the screen, one ``price,label`` line each (as
+        ``snapshot --levels --csv``)."""
+        snap = self._snapshot
+        if snap is None:
+            return ""
+        return "\n".join(f"{price:.2f},{label}" for price, label in levels_rows(snap))
+
+    def action_copy_levels(self) -> None:
+        """Copy the levels to the clipboard (OSC 52: works over SSH, in terminals that
+        allow it)."""
+        text = self.levels_text_for_clipboard()
+        if not text:
+            self.notify("no levels yet", title="Copy levels", severity="warning", timeout=3)
+            return
+        self.copy_to_clipboard(text)
+        n = text.count("\n") + 1
+        self.notify(f"{n} levels of {self.ticker} copied (price,label)", title="Copy", timeout=4)
+
     # overview ------------------------------------------------------------
     def action_toggle_overview(self) -> None:
         self.show_overview = not self.show_overview
@@ -1110,6 +1293,9 @@ class GexApp(App[None]):
                 continue
             if b.id.startswith("replay."):
                 modes = frozenset({"replay"})
+            elif b.id.startswith(("overview.", "expview.")):
+                # only while the overview / the GEX-by-expiration view is shown
+                modes = frozenset({b.id.partition(".")[0]})
             elif b.id in ("range.widen", "range.narrow"):
                 modes = frozenset({"live"})
             else:

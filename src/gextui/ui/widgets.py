@@ -249,6 +249,8 @@ def levels_text(
     colors: Colors,
     width: int = 32,
     warming: bool = False,
+    zero_dte: ExposureSnapshot | None = None,
+    changes: Text | None = None,
 ) -> Text:
     """The levels & stats panel: one "label … value" line per figure, ``width`` cells wide
     (plain Text: cheap to render several times a second). ``warming``: the chain is still
@@ -303,6 +305,26 @@ def levels_text(
     row("  calls", Text(money(snap.call_gex), style=gex_style(snap.call_gex)))
     row("  puts", Text(money(snap.put_gex), style=gex_style(snap.put_gex)))
     row("  abs", money(snap.abs_gex, signed=False))
+    more_calls = " ".join(fmt_strike(w.strike) for w in snap.call_walls[1:])
+    more_puts = " ".join(fmt_strike(w.strike) for w in snap.put_walls[1:])
+    if more_calls:
+        row("  next calls", Text(more_calls, style=colors.positive))
+    if more_puts:
+        row("  next puts", Text(more_puts, style=colors.negative))
+    row("Abs γ strike", fmt_strike(snap.abs_gamma_strike))
+    if snap.expected_move is not None and snap.spot is not None:
+        em = f"±{snap.expected_move:,.2f}"
+        if snap.expected_move_expiration is not None:
+            em = f"{em} ({snap.expected_move_expiration.strftime('%b%d')})"
+        row("Exp. move", em)
+    else:
+        row("Exp. move", Text("—", style="dim"))
+    if zero_dte is not None and zero_dte is not snap:
+        z = "—" if zero_dte.zero_gamma is None else fmt_price(zero_dte.zero_gamma)
+        row("0DTE zero γ", Text(z, style=colors.zero_gamma))
+        walls = f"{fmt_strike(zero_dte.call_wall)} / {fmt_strike(zero_dte.put_wall)}"
+        row("0DTE C/P wall", walls)
+        row("0DTE net GEX", money(zero_dte.net_gex))
     row("Vol GEX", Text(money(snap.net_gex_volume), style=gex_style(snap.net_gex_volume)))
     row("DEX", money(snap.net_dex))
     row("VEX/vol pt", money(snap.net_vex))
@@ -323,6 +345,9 @@ def levels_text(
     if warming:
         first_row = out.plain.index("\n") + 1
         out.stylize("dim", first_row, len(out.plain))
+    if changes is not None and changes.plain:
+        out.append("\n\n")
+        out.append_text(changes)
     return out
 
 
@@ -393,6 +418,9 @@ class LevelsData:
     width: int
     warming: bool
     snapshot: ExposureSnapshot | None = field(default=None, compare=False)
+    zero_dte_id: int = 0
+    zero_dte: ExposureSnapshot | None = field(default=None, compare=False)
+    changes: Text | None = None  # the change view's largest per-strike changes
 
 
 @dataclass(frozen=True, slots=True)
@@ -503,7 +531,13 @@ class LevelsPanel(Static):
         if data is None:
             return
         text = levels_text(
-            data.snapshot, data.events_per_second, data.colors, data.width, warming=data.warming
+            data.snapshot,
+            data.events_per_second,
+            data.colors,
+            data.width,
+            warming=data.warming,
+            zero_dte=data.zero_dte,
+            changes=data.changes,
         )
         self.update(text, layout=False)
         self.border_title = "Levels · warming up" if data.warming else "Levels"
