@@ -37,8 +37,9 @@ from gextui.feeds.base import FeedError
 from gextui.feeds.recording import RecordingFeed, RecordingSession
 from gextui.feeds.sim_chain import is_trading_day
 from gextui.feeds.sim_market import SESSION_CLOSE, SESSION_OPEN
+from gextui.formats import count
+from gextui.formats import size as fmt_size
 from gextui.headless import selected_coverage
-from gextui.report import fmt_size
 from gextui.store.recorder import Recorder
 
 
@@ -65,14 +66,7 @@ class TickerProgress:
         state = self.ended or self.session.status.state.value
         if not self.ended and self.session.idle:
             state = f"idle ({state})" if state != "live" else "idle (outside the session)"
-        return f"{self.ticker} {_compact(self.events)} ev {cov:.0%} {state}"
-
-
-def _compact(n: float) -> str:
-    for div, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(n) >= div:
-            return f"{n / div:.1f}{suffix}"
-    return f"{n:.0f}"
+        return f"{self.ticker} {count(self.events)} ev {cov:.0%} {state}"
 
 
 class RecordService:

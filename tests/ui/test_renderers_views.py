@@ -15,6 +15,7 @@ from rich.text import Text
 
 from gextui.core.chain import ChainBook
 from gextui.core.exposure import ExposureSnapshot, compute_exposure
+from gextui.formats import money
 from gextui.settings import Colors
 from gextui.ui.change_view import (
     CHANGE_WINDOWS,
@@ -25,7 +26,7 @@ from gextui.ui.change_view import (
     top_changes,
     window_seconds,
 )
-from gextui.ui.chart import GHOST, bar_data, bar_rows, money, render_bars
+from gextui.ui.chart import GHOST, bar_data, bar_rows, render_bars
 from gextui.ui.expiry_view import (
     ExpiryRow,
     expiry_rows,

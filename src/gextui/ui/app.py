@@ -51,6 +51,7 @@ from gextui.core.expiry import (
 from gextui.core.exposure import ExposureSnapshot, exposure_by_expiration
 from gextui.core.symbols import TickerError, ticker_name
 from gextui.feeds.base import Feed, FeedSession, Source
+from gextui.formats import money
 from gextui.monitor import Monitor, Notice, TickerPhase, ViewResult
 from gextui.report import levels_rows
 from gextui.settings import METRICS, Colors, KeySpec, Settings, check_keymap
@@ -62,7 +63,6 @@ from gextui.ui.chart import (
     bar_data,
     bar_rows,
     collect_plotext_garbage,
-    money,
     profile_key,
     render_bars,
     render_profile,

@@ -26,8 +26,9 @@ from rich.style import Style
 from rich.text import Text
 
 from gextui.core.exposure import ExposureSnapshot
+from gextui.formats import money
+from gextui.formats import strike as _strike
 from gextui.settings import Colors
-from gextui.ui.chart import money
 from gextui.ui.heatmap import crop_to
 
 # (label, seconds back; None: since the session's first sample, "the open")
@@ -97,10 +98,6 @@ def top_changes(
     ks, ds = ks[ok], ds[ok]
     order = np.lexsort((ks, -np.abs(ds)))[: max(n, 0)]
     return [(float(ks[i]), float(ds[i])) for i in order]
-
-
-def _strike(v: float) -> str:
-    return f"{v:,.0f}" if float(v).is_integer() else f"{v:,.2f}"
 
 
 def render_top_changes(

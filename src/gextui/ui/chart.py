@@ -31,6 +31,7 @@ from rich.text import Text
 
 from gextui.core.exposure import ExposureSnapshot
 from gextui.core.symbols import format_strike
+from gextui.formats import money, scale_for
 from gextui.settings import Colors
 
 METRIC_NAMES: Final = {"gex": "GEX", "dex": "DEX", "vex": "VEX", "cex": "CEX"}
@@ -44,29 +45,6 @@ _LOCK: Final = threading.Lock()
 _RENDERS = 0
 _FRAME_ROWS: Final = 3  # plotext frame without a title: top border, bottom border, x labels
 Array = npt.NDArray[np.float64]
-
-
-def scale_for(value: float) -> tuple[float, str]:
-    """(divisor, suffix) so that ``value / divisor`` reads well: bn, M, K or units."""
-    v = abs(value)
-    if v >= 1e9:
-        return 1e9, "bn"
-    if v >= 1e6:
-        return 1e6, "M"
-    if v >= 1e3:
-        return 1e3, "K"
-    return 1.0, ""
-
-
-def money(value: float | None, *, signed: bool = True, digits: int = 2) -> str:
-    """``+$1.23bn``, ``−$456.7M``; ``—`` for None/NaN."""
-    if value is None or not math.isfinite(value):
-        return "—"
-    div, suffix = scale_for(value)
-    sign = ("+" if value > 0 else "−" if value < 0 else "") if signed else ""
-    if not signed and value < 0:
-        sign = "−"
-    return f"{sign}${abs(value) / div:,.{digits}f}{suffix}"
 
 
 ROW_MULTIPLES: Final = (1, 2, 4, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000)

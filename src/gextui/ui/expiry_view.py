@@ -35,8 +35,8 @@ from rich.style import Style
 from rich.text import Text
 
 from gextui.core.exposure import ExposureSnapshot
+from gextui.formats import money
 from gextui.settings import Colors
-from gextui.ui.chart import money
 from gextui.ui.heatmap import crop_to
 
 TAGS: Final = ("0DTE", "1DTE", "monthly", "weekly", "daily")

@@ -55,8 +55,9 @@ from rich.text import Span, Text
 
 from gextui.core.exposure import ExposureSnapshot
 from gextui.core.symbols import format_strike
+from gextui.formats import scale_for
 from gextui.settings import Colors
-from gextui.ui.chart import ROW_MULTIPLES, base_step, scale_for
+from gextui.ui.chart import ROW_MULTIPLES, base_step
 
 NEW_YORK: Final = ZoneInfo("America/New_York")
 LEVELS: Final = 8  # intensity steps per side of the scale

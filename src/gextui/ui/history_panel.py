@@ -38,9 +38,12 @@ from textual.strip import Strip
 
 from gextui.core.expiry import NEW_YORK
 from gextui.core.history import HISTORY_SCHEMA, LevelHistory, LevelSample, samples_frame
+from gextui.formats import price as fmt_level
+from gextui.formats import scale_for
+from gextui.formats import strike as fmt_wall
 from gextui.settings import Colors
 from gextui.ui.chart import _LOCK as PLOT_LOCK
-from gextui.ui.chart import collect_plotext_garbage, plot_text, scale_for
+from gextui.ui.chart import collect_plotext_garbage, plot_text
 from gextui.ui.render_loop import RenderLoop
 from gextui.ui.widgets import StripChart, text_to_strips
 
@@ -97,20 +100,6 @@ def _sgr(text: str, rgb: RGB | None, *, bold: bool = False, dim: bool = False) -
     if not codes:
         return text
     return f"\x1b[{';'.join(codes)}m{text}\x1b[0m"
-
-
-def fmt_level(value: float | None) -> str:
-    """A price level: ``6,012.34``; ``—`` when missing."""
-    if value is None or not math.isfinite(value):
-        return "—"
-    return f"{value:,.2f}"
-
-
-def fmt_wall(value: float | None) -> str:
-    """A strike: ``6,050`` (``412.5`` keeps its decimals); ``—`` when missing."""
-    if value is None or not math.isfinite(value):
-        return "—"
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
 
 
 def fmt_gex(value: float | None, div: float, suffix: str) -> str:

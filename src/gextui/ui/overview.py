@@ -26,8 +26,10 @@ from rich.style import Style
 from rich.text import Text
 
 from gextui.core.exposure import ExposureSnapshot
+from gextui.formats import money, pct
+from gextui.formats import price as _price
+from gextui.formats import strike as _strike
 from gextui.settings import Colors
-from gextui.ui.chart import money
 from gextui.ui.heatmap import crop_to
 
 
@@ -73,25 +75,6 @@ def overview_row(ticker: str, snap: ExposureSnapshot | None, status: str) -> Ove
     )
 
 
-def _price(v: float | None) -> str:
-    v = _ok(v)
-    return "—" if v is None else f"{v:,.2f}"
-
-
-def _strike(v: float | None) -> str:
-    v = _ok(v)
-    if v is None:
-        return "—"
-    return f"{v:,.0f}" if float(v).is_integer() else f"{v:,.2f}"
-
-
-def _pct(v: float | None) -> str:
-    v = _ok(v)
-    if v is None:
-        return "—"
-    return f"{'+' if v > 0 else '−' if v < 0 else ''}{abs(v):.2f}%"
-
-
 def _cov(v: float | None) -> str:
     v = _ok(v)
     return "—" if v is None else f"{v * 100:.0f}%"
@@ -118,13 +101,13 @@ class _Column:
 COLUMNS: Final = (
     _Column("ticker", "ticker", lambda r: r.ticker, lambda r: 0, left=True),
     _Column("spot", "spot", lambda r: _price(r.spot), lambda r: 0),
-    _Column("chg", "chg %", lambda r: _pct(r.change_pct), lambda r: _sign(r.change_pct)),
+    _Column("chg", "chg %", lambda r: pct(r.change_pct), lambda r: _sign(r.change_pct)),
     _Column(
         "net", "net GEX", lambda r: money(_ok(r.net_gex), digits=2), lambda r: _sign(r.net_gex)
     ),
     _Column("zero", "zero γ", lambda r: _price(r.zero_gamma), lambda r: 0),
     _Column(
-        "dist", "dist %", lambda r: _pct(r.zero_distance_pct), lambda r: _sign(r.zero_distance_pct)
+        "dist", "dist %", lambda r: pct(r.zero_distance_pct), lambda r: _sign(r.zero_distance_pct)
     ),
     _Column("call", "call wall", lambda r: _strike(r.call_wall), lambda r: 1),
     _Column("put", "put wall", lambda r: _strike(r.put_wall), lambda r: -1),

@@ -9,7 +9,6 @@ test, cheap to call). The app only sets ``widget.data``; an unchanged value repa
 from __future__ import annotations
 
 import io
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -26,9 +25,10 @@ from textual.widgets import Static
 from gextui.core.expiry import NEW_YORK, SELECTIONS
 from gextui.core.exposure import ExposureSnapshot
 from gextui.feeds.base import FeedState, FeedStatus, Source
-from gextui.report import fmt_size
+from gextui.formats import count, money, size
+from gextui.formats import price as fmt_price
+from gextui.formats import strike as fmt_strike
 from gextui.settings import Colors
-from gextui.ui.chart import money
 
 SELECTION_LABELS: Final = {
     "0dte": "0DTE",
@@ -46,18 +46,6 @@ STATE_MARKS: Final = {
     FeedState.CLOSED: ("○", "red"),
     FeedState.MARKET_CLOSED: ("◑", "cyan"),
 }
-
-
-def fmt_price(value: float | None, digits: int = 2) -> str:
-    if value is None or not math.isfinite(value):
-        return "—"
-    return f"{value:,.{digits}f}"
-
-
-def fmt_strike(value: float | None) -> str:
-    if value is None or not math.isfinite(value):
-        return "—"
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
 
 
 def ny_time(moment: datetime | None, with_date: bool = False) -> str:
@@ -139,7 +127,7 @@ def status_text(info: StatusInfo, colors: Colors | None = None) -> Text:
         t.append(f" STALE {info.stale_for:.0f}s ", style="bold white on red")
     if info.recording is not None:
         t.append("  ")
-        t.append(f"● REC {fmt_size(info.recording)}", style="bold red")
+        t.append(f"● REC {size(info.recording)}", style="bold red")
     if info.paused:
         t.append("  ")
         t.append(" PAUSED ", style="bold black on cyan")
@@ -339,8 +327,8 @@ def levels_text(
     row("Regime", regime_text)
     cov = snap.coverage
     pct = cov.fraction * 100.0
-    row("Covered", f"{pct:.0f}% {_compact(cov.with_both)}/{_compact(cov.contracts)}")
-    row("  chain", Text(f"{_compact(cov.chain_total)} contracts", style="dim"))
+    row("Covered", f"{pct:.0f}% {count(cov.with_both)}/{count(cov.contracts)}")
+    row("  chain", Text(f"{count(cov.chain_total)} contracts", style="dim"))
     row("Events/s", "—" if events_per_second is None else f"{events_per_second:,.0f}")
     if warming:
         first_row = out.plain.index("\n") + 1
@@ -349,10 +337,6 @@ def levels_text(
         out.append("\n\n")
         out.append_text(changes)
     return out
-
-
-def _compact(n: int) -> str:
-    return f"{n / 1000:.1f}k" if n >= 10_000 else f"{n:,}"
 
 
 def replay_text(
