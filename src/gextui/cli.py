@@ -127,10 +127,12 @@ def _expiry(text: str) -> str:
 
 
 def _ticker(text: str) -> str:
-    t = text.strip().upper()
-    if not t or not t.replace(".", "").replace("/", "").isalnum() or len(t) > 12:
-        raise argparse.ArgumentTypeError(f"not a ticker: {text!r}")
-    return t
+    from gextui.core.symbols import TickerError, ticker_name
+
+    try:
+        return ticker_name(text)
+    except TickerError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _clock(text: str) -> time:
@@ -833,7 +835,13 @@ def run_monitor(argv: Sequence[str]) -> int:
         from gextui.feeds.recording import RecordingFeed
 
         feed = RecordingFeed(feed, root)
-    return _run_app(feed, tickers, settings, args.expiry, notice, args.alert_cmd)
+    from gextui.store.schema import default_recordings_dir
+
+    # the previous session's closing levels come from where sessions are recorded
+    recordings = root if root is not None else default_recordings_dir()
+    return _run_app(
+        feed, tickers, settings, args.expiry, notice, args.alert_cmd, recordings=recordings
+    )
 
 
 def _run_files(args: argparse.Namespace, settings: object) -> int:
@@ -888,6 +896,7 @@ def _run_app(
     expiry: str | None,
     notice: str,
     alert_cmd: str | None = None,
+    recordings: Path | None = None,
 ) -> int:
     if not sys.stdout.isatty() or not sys.stdin.isatty():
         _fail(
@@ -903,6 +912,7 @@ def _run_app(
         expiry=expiry,
         notice=notice or None,
         alert_cmd=alert_cmd,
+        recordings=recordings,
     )
     app.run()
     return int(app.return_code or 0)
@@ -921,7 +931,21 @@ def run_replay(argv: Sequence[str]) -> int:
         tickers = _replay_tickers(args)
     except (FeedError, RecordingError) as exc:
         _fail(str(exc))
-    return _run_app(feed, tickers, settings, args.expiry, "")
+    return _run_app(
+        feed, tickers, settings, args.expiry, "", recordings=_recordings_root(Path(args.path))
+    )
+
+
+def _recordings_root(path: Path) -> Path:
+    """The root of the hive layout a replay path is in (``…/ticker=X/date=D`` → ``…``)."""
+    p = path.expanduser()
+    if p.is_file():
+        p = p.parent
+    if p.name.startswith("date="):
+        p = p.parent
+    if p.name.startswith("ticker="):
+        p = p.parent
+    return p
 
 
 def _replay_tickers(args: argparse.Namespace) -> list[str]:

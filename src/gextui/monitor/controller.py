@@ -158,6 +158,8 @@ class _Watched:
     hinted_clock: bool = False  # the subscription hint was sent with the feed's own clock
     task: asyncio.Task[None] | None = None
     added: bool = False  # added while running (``t``): a failed open takes the tab away
+    previous: tuple[date, ExposureSnapshot] | None = None  # the last session's close
+    previous_for: date | None = None  # the trading date it was looked up for
 
 
 class Monitor:
@@ -165,7 +167,9 @@ class Monitor:
 
     ``clock`` gives epoch seconds (tests inject a fake one); ``subscribe_days`` limits the
     live subscription to expirations within that many days (0: every expiration);
-    ``stale_seconds``: a ticker without a batch for longer is stale.
+    ``stale_seconds``: a ticker without a batch for longer is stale; ``previous_close(ticker,
+    day)`` gives the closing (day, snapshot) of the ticker's last session before ``day`` when a
+    recording of it exists (looked up once a day per ticker, off the event loop).
     """
 
     def __init__(
@@ -178,6 +182,7 @@ class Monitor:
         stale_seconds: float = 10.0,
         subscribe_days: int = 0,
         observe_every: float = OBSERVE_EVERY,
+        previous_close: Callable[[str, date], tuple[date, ExposureSnapshot] | None] | None = None,
     ) -> None:
         self.feed = feed
         self.levels = LevelMonitor(rules or AlertRules())
@@ -185,6 +190,7 @@ class Monitor:
         self.stale_seconds = stale_seconds
         self.subscribe_days = max(0, int(subscribe_days))
         self.observe_every = observe_every
+        self._previous_close = previous_close
         self._watched: dict[str, _Watched] = {}
         for raw in tickers:
             with contextlib.suppress(TickerError):
@@ -195,6 +201,7 @@ class Monitor:
         self._clock_high: datetime | None = None
         self._running = False
         self._changed = asyncio.Event()
+        self._background: set[asyncio.Task[None]] = set()
         #: counters for tests and the bench
         self.snapshots_computed = 0
         self.observations = 0
@@ -253,6 +260,29 @@ class Monitor:
         ):
             return None
         return v
+
+    def previous(self, name: str) -> tuple[date, ExposureSnapshot] | None:
+        """The closing levels of ``name``'s previous recorded session (None: none found)."""
+        w = self._watched.get(name)
+        return w.previous if w is not None else None
+
+    def _look_up_previous(self, w: _Watched, day: date) -> None:
+        lookup = self._previous_close
+        if lookup is None or w.previous_for == day:
+            return
+        w.previous_for = day
+
+        async def run() -> None:
+            try:
+                found = await asyncio.to_thread(lookup, w.name, day)
+            except Exception as exc:  # a damaged recording: nothing to show, say why once
+                self._notice(f"previous session: {exc!r}", w.name, "warning", w.name)
+                return
+            w.previous = found
+            self._changed.set()
+
+        self._background.add(task := asyncio.create_task(run()))
+        task.add_done_callback(self._background.discard)
 
     def strike_history(self, name: str, expiry: str) -> StrikeHistory | None:
         """Per-strike net GEX of ``name`` a minute at ``expiry`` (None: none kept)."""
@@ -524,6 +554,8 @@ class Monitor:
         result = ViewResult(name, expiry, id(book), version, snap, tuple(live), zero_dte)
         if w.book is book:
             w.view = result
+            if snap.as_of is not None:
+                self._look_up_previous(w, ny_date(snap.as_of))
             if not w.warming:
                 w.strikes.setdefault(expiry, StrikeHistory()).observe(snap)
             self._observe(w, alert_snap, id(book), version)

@@ -55,6 +55,7 @@ from gextui.formats import money
 from gextui.monitor import Monitor, Notice, TickerPhase, ViewResult
 from gextui.report import levels_rows
 from gextui.settings import METRICS, Colors, KeySpec, Settings, check_keymap
+from gextui.store.previous import previous_close
 from gextui.store.schema import data_dir
 from gextui.ui.alerts_panel import AlertsPanel
 from gextui.ui.change_view import next_window
@@ -235,10 +236,13 @@ class GexApp(App[None]):
         clock: Callable[[], float] = time.time,
         notice: str | None = None,
         alert_cmd: str | None = None,
+        recordings: Path | None = None,
     ) -> None:
         """``clock`` gives epoch seconds (tests freeze it for deterministic screens);
         ``notice`` is shown as a notification at start (e.g. "no credentials: simulated
-        market"); ``alert_cmd`` runs for every alert (overrides ``[alerts] command``)."""
+        market"); ``alert_cmd`` runs for every alert (overrides ``[alerts] command``);
+        ``recordings``: where to look for the previous session of each ticker (its closing
+        levels are shown beside today's)."""
         super().__init__()
         self.settings = settings or Settings()
         self.notice = notice
@@ -257,6 +261,7 @@ class GexApp(App[None]):
             clock=clock,
             stale_seconds=self.settings.stale_seconds,
             subscribe_days=self.settings.subscribe_days,
+            previous_close=self._previous_lookup(recordings),
         )
         self.render_loop = RenderLoop(self)
         self._clock = clock
@@ -333,6 +338,21 @@ class GexApp(App[None]):
 
     def on_resize(self) -> None:
         self.call_after_refresh(self._redraw)
+
+    def _previous_lookup(
+        self, root: Path | None
+    ) -> Callable[[str, date], tuple[date, ExposureSnapshot] | None] | None:
+        """The previous session's closing levels from the recordings under ``root``, at the
+        alerts' selection (a thread calls it)."""
+        if root is None:
+            return None
+        folder = Path(root)
+
+        def lookup(ticker: str, day: date) -> tuple[date, ExposureSnapshot] | None:
+            found = previous_close(folder, ticker, day, self.settings.alerts.expiry)
+            return None if found is None else (found.day, found.snapshot)
+
+        return lookup
 
     @work(group="feed", exclusive=True, exit_on_error=False)
     async def _run_monitor(self) -> None:
@@ -591,6 +611,7 @@ class GexApp(App[None]):
         eps = self.monitor.events_per_second(self.ticker)
         warming = snap is not None and self.monitor.status(self.ticker).warming
         zero_dte = self._zero_dte if snap is not None else None
+        previous = self.monitor.previous(self.ticker) if snap is not None else None
         changes = self._changes_text if self.show_change and self.view_mode == "strikes" else None
         self._set(
             panel,
@@ -604,6 +625,8 @@ class GexApp(App[None]):
                 zero_dte_id=id(zero_dte),
                 zero_dte=zero_dte,
                 changes=changes,
+                previous_id=id(previous),
+                previous=previous,
             ),
         )
         if self.show_history:

@@ -239,6 +239,7 @@ def levels_text(
     warming: bool = False,
     zero_dte: ExposureSnapshot | None = None,
     changes: Text | None = None,
+    previous: tuple[date, ExposureSnapshot] | None = None,
 ) -> Text:
     """The levels & stats panel: one "label … value" line per figure, ``width`` cells wide
     (plain Text: cheap to render several times a second). ``warming``: the chain is still
@@ -281,6 +282,12 @@ def levels_text(
             out.append(snap.zero_gamma_note[: width * 3], style="italic dim")
     row("Call wall", Text(fmt_strike(snap.call_wall), style=f"bold {colors.positive}"))
     row("Put wall", Text(fmt_strike(snap.put_wall), style=f"bold {colors.negative}"))
+    if previous is not None:
+        day, prev = previous
+        row(f"Prev close {day.strftime('%b%d')}", Text(fmt_price(prev.spot), style="dim"))
+        z = "—" if prev.zero_gamma is None else fmt_price(prev.zero_gamma)
+        row("  zero γ", Text(z, style=colors.zero_gamma))
+        row("  C/P wall", f"{fmt_strike(prev.call_wall)} / {fmt_strike(prev.put_wall)}")
     mp = fmt_strike(snap.max_pain)
     if snap.max_pain_expiration is not None:
         mp = f"{mp} ({snap.max_pain_expiration.strftime('%b%d')})"
@@ -405,6 +412,8 @@ class LevelsData:
     zero_dte_id: int = 0
     zero_dte: ExposureSnapshot | None = field(default=None, compare=False)
     changes: Text | None = None  # the change view's largest per-strike changes
+    previous_id: int = 0
+    previous: tuple[date, ExposureSnapshot] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -522,6 +531,7 @@ class LevelsPanel(Static):
             warming=data.warming,
             zero_dte=data.zero_dte,
             changes=data.changes,
+            previous=data.previous,
         )
         self.update(text, layout=False)
         self.border_title = "Levels · warming up" if data.warming else "Levels"
