@@ -1,0 +1,66 @@
+"""The live watchlist in the app: every tab current, the clock never goes back on a switch,
+the overview (0) lists every ticker and opens one with enter."""
+
+from __future__ import annotations
+
+from gextui.settings import Settings
+from gextui.ui.app import GexApp
+from gextui.ui.widgets import OverviewTable, StatusLine
+
+from .fakes import FakeFeed
+from .helpers import frozen_clock, settle, text_of
+
+SIZE = (160, 48)
+
+
+def make_app() -> GexApp:
+    return GexApp(
+        FakeFeed(batches=4), ["SPX", "SPY", "QQQ"], settings=Settings(), clock=frozen_clock
+    )
+
+
+async def test_tab_switch_shows_the_current_book_and_the_clock_never_goes_back() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        clocks = []
+        for _ in range(4):
+            await pilot.press("tab")
+            await settle(pilot, app)
+            book = app.book
+            assert book is not None and book.version == 4  # streamed while not shown
+            assert app.snapshot is not None and app.snapshot.as_of == book.as_of
+            info = app._status_info()
+            assert info.as_of == app.monitor.market_clock
+            clocks.append(info.as_of)
+        assert clocks == sorted(clocks)
+
+
+async def test_overview_lists_every_ticker_and_opens_one() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        for _ in range(200):  # every ticker observed (the overview's numbers)
+            if all(app.monitor.latest(t) is not None for t in app.tickers):
+                break
+            await pilot.pause(0.02)
+        await pilot.press("0")
+        await pilot.pause(0.3)
+        assert app.show_overview
+        table = text_of(app.query_one(OverviewTable), 160)
+        rows = app.overview_rows()
+        assert [r.ticker for r in rows] == ["SPX", "SPY", "QQQ"]
+        for r in rows:
+            assert r.ticker in table
+            snap = app.monitor.latest(r.ticker)
+            assert snap is not None and r.net_gex == snap.net_gex and r.call_wall == snap.call_wall
+        await pilot.press("down", "down", "enter")
+        await settle(pilot, app)
+        assert not app.show_overview and app.ticker == "QQQ"
+        assert "QQQ" in text_of(app.query_one(StatusLine), 200)
+        # at 80 columns the table still fits on one line per ticker
+        await pilot.press("0")
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause(0.3)
+        table = text_of(app.query_one(OverviewTable), 80)
+        assert all(len(line) <= 80 for line in table.splitlines())
