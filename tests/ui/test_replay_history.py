@@ -21,15 +21,7 @@ from .helpers import frozen_clock
 
 async def record_minutes(root: Path, minutes: int) -> None:
     start = datetime(2026, 11, 24, 10, 0, tzinfo=ZoneInfo("America/New_York"))
-    feed = SimulatedFeed(seed=4, paced=False, start=start, speed=20.0)  # 2 s a batch
-    session = await feed.open("SPY")
-    rec = Recorder(root, "SPY", session.chain, "simulated", background=False)
-    async for batch in session.events():
-        rec.write(batch)
-        if batch.time - start >= timedelta(minutes=minutes):
-            break
-    rec.close()
-    await feed.aclose()
+    await record_day(root, start, minutes, seed=4)
 
 
 async def test_seek_rebuilds_the_history_from_the_recording(tmp_path: Path) -> None:
@@ -64,8 +56,9 @@ async def test_seek_rebuilds_the_history_from_the_recording(tmp_path: Path) -> N
         assert got == expect
 
 
-async def record_day(root: Path, day: datetime, minutes: int) -> None:
-    feed = SimulatedFeed(seed=5, paced=False, start=day, speed=20.0)
+async def record_day(root: Path, day: datetime, minutes: int, seed: int = 5) -> None:
+    """Record ``minutes`` of the simulated SPY from ``day`` (2 s of market time a batch)."""
+    feed = SimulatedFeed(seed=seed, paced=False, start=day, speed=20.0)
     session = await feed.open("SPY")
     rec = Recorder(root, "SPY", session.chain, "simulated", background=False)
     async for batch in session.events():
