@@ -374,21 +374,25 @@ def compute_exposure(
     abs_by_strike = np.abs(cols["call_gex"]) + np.abs(cols["put_gex"])
     abs_strike = _wall(strikes_u, abs_by_strike, largest=True)
 
-    by_exp = _by_expiration(a, take(a.expiry_index), chosen_exp, is_call, gex_c)
+    exp_index = take(a.expiry_index)
+    by_exp = _by_expiration(a, exp_index, chosen_exp, is_call, gex_c)
 
     mp_exp = exps[0] if exps else None
     max_pain = None
     em: tuple[float, float] | None = None
     if mp_exp is not None:
-        in_exp = take(a.expiration_days) == (mp_exp - EPOCH).days
+        # the nearest expiration's contracts (positions in the selection, then in the book)
+        nearest = int(np.searchsorted(a.expiry_days, (mp_exp - EPOCH).days))
+        in_exp = np.flatnonzero(exp_index == nearest)
         max_pain = _max_pain(strike[in_exp], is_call[in_exp], w_oi[in_exp])
         if have_spot:
+            rows = in_exp if idx is None else idx[in_exp]
             em = _expected_move(
                 s,
                 strike[in_exp],
                 is_call[in_exp],
-                take(a.settlement_us)[in_exp],
-                {k: take(st[k])[in_exp] for k in ("bid", "ask", "price")},
+                a.settlement_us[rows],
+                {k: st[k][rows] for k in ("bid", "ask", "price")},
             )
 
     # ------------------------------------------------------------------ zero gamma
