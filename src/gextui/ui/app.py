@@ -283,6 +283,7 @@ class GexApp(App[None]):
         self._shown_bars_key: tuple[object, ...] = ()
         self._shown_prof_key: tuple[object, ...] | None = None
         self._chart_pending: tuple[object, ...] | None = None
+        self._frame_dirty = False
         self._exp_cursor: date | None = None  # the GEX-by-expiration view's cursor
         self._zero_dte: ExposureSnapshot | None = None
         self._changes_text: Text | None = None
@@ -534,11 +535,14 @@ class GexApp(App[None]):
         told = self._error and self._error_batches >= 0
         if told and self.monitor.batches_applied() > self._error_batches:
             self._error, self._error_batches = "", -1  # told once, then gone
+        self._frame_dirty = False
         try:
             with self.batch_update():
                 self._paint_text()
                 if not self.show_overview:
                     self._request_charts()
+            if self._frame_dirty:
+                self.frames += 1  # a repaint that changed something on screen
         except Exception as exc:  # never a traceback over the screen
             self._error = f"display error: {exc!r}"
             self.log.error(f"redraw failed: {exc!r}")
@@ -547,7 +551,7 @@ class GexApp(App[None]):
         """Give ``widget`` new data (it renders itself; equal data repaints nothing)."""
         if widget.data != data:
             widget.data = data
-            self.frames += 1
+            self._frame_dirty = True
 
     def _status_info(self) -> StatusInfo:
         ticker = self.ticker
@@ -753,7 +757,7 @@ class GexApp(App[None]):
                 msg = error
             if chart.text.plain != msg or chart.painted:
                 chart.show(Text(msg, style="dim"))
-                self.frames += 1
+                self._frame_dirty = True
             chart.painted = ()
             self._requested_key = ()
             self._shown_bars_key = ()
@@ -816,7 +820,7 @@ class GexApp(App[None]):
                 chart.painted = view  # the same picture is already on screen
             return
         self._requested_key = key
-        self.frames += 1
+        self._frame_dirty = True
         job = ChartJob(
             key,
             view,
