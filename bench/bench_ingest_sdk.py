@@ -19,8 +19,9 @@ SPX-sized chain (SPXW, 55 expirations × 200 strikes × C/P). Figures (median of
   (the book's fixed cost per batch shows here).
 * ``wire_*``: the live hot path, which does not make SDK objects at all: a ``FEED_DATA``
   COMPACT frame's text → :mod:`gextui.feeds.tt_wire` columns as the reader does it (the text
-  path: comma split + one polars select, no ``json.loads``) → drain → ``ChainBook.apply``, for
-  frames of 2,000 Greeks (≈ 366 KB of text) and a mixed 2,000-event tick in three frames;
+  path: comma split, one polars cast per category of fields, no ``json.loads``) → drain →
+  ``ChainBook.apply``, for frames of 2,000 Greeks (≈ 366 KB of text) and a mixed 2,000-event
+  tick in three frames;
   ``wire_*_us_per_event`` is gextui CPU per event from the frame's text to the book (budget
   ≤ 3 µs); ``wire_json_path_*`` the same through ``json.loads`` (the path for any frame the
   text path declines) and the share of ``json.loads`` in it.
@@ -137,16 +138,19 @@ def main() -> None:
 
     # SDK objects, made by the SDK's own parser
     t0 = time.process_time()
-    g_all = Greeks.from_stream(greeks_wire(symbols, rng))
+    g_all: list[Event] = list(Greeks.from_stream(greeks_wire(symbols, rng)))
     sdk_parse = len(g_all) / (time.process_time() - t0)
-    s_all = Summary.from_stream(summary_wire(symbols, rng))
-    t_all = Trade.from_stream(trade_wire(symbols, rng))
+    s_all: list[Event] = list(Summary.from_stream(summary_wire(symbols, rng)))
+    t_all: list[Event] = list(Trade.from_stream(trade_wire(symbols, rng)))
 
     def tick(n: int, offset: int = 0) -> dict[str, list[Event]]:
         """A mixed tick of n events: 80 % Greeks, 15 % Summary, 5 % Trade."""
         ng, ns = int(n * 0.8), int(n * 0.15)
         nt = n - ng - ns
-        pick = lambda seq, k: [seq[(offset + i) % len(seq)] for i in range(k)]  # noqa: E731
+
+        def pick(seq: list[Event], k: int) -> list[Event]:
+            return [seq[(offset + i) % len(seq)] for i in range(k)]
+
         return {"greeks": pick(g_all, ng), "summary": pick(s_all, ns), "trades": pick(t_all, nt)}
 
     greeks_2k = {"greeks": g_all[:2000]}
@@ -168,7 +172,7 @@ def main() -> None:
     # the feed's own path: WatchedStreamer keeps parsed events in lists (its _map_message);
     # each tick drains them and converts. The Session makes no network call when built.
     streamer = WatchedStreamer(Session("bench-secret", "bench-refresh"))
-    cls_of = {"greeks": Greeks, "summary": Summary, "trades": Trade}
+    cls_of: dict[str, type[Event]] = {"greeks": Greeks, "summary": Summary, "trades": Trade}
 
     def drain_convert(ticks: dict[str, list[Event]], loops: int, apply: bool) -> Callable[[], int]:
         n = sum(map(len, ticks.values()))

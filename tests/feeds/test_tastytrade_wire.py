@@ -165,3 +165,66 @@ def test_wrong_arity_and_non_list() -> None:
     with pytest.raises(MalformedPayload):
         decode(LAYOUTS["Greeks"], {"a": 1})
     assert decode(LAYOUTS["Trade"], []).frame.height == 0
+
+
+@pytest.mark.parametrize("name", sorted(LAYOUTS))
+@pytest.mark.parametrize("events", [1, 2, 3, 33, 250])
+def test_text_path_any_frame_size(name: str, events: int) -> None:
+    """Tiny and large frames, clean or with odd values, through the text path: the SDK's."""
+    rng = random.Random(zlib.crc32(f"{name}{events}".encode()))
+    for odd_rate in (0.0, 0.02, 0.3):
+        for _ in range(3 if events > 100 else 12):
+            values = payload(name, events, rng, odd_rate)
+            values = [v for v in values if not isinstance(v, list | dict)] + [0] * sum(
+                isinstance(v, list | dict) for v in values
+            )  # flat values only: this test is about the text path
+            text = json.dumps(
+                {"type": "FEED_DATA", "channel": 1, "data": [name, values]}, separators=(",", ":")
+            )
+            split = split_frame(text)
+            assert split is not None
+            want = via_sdk(name, json.loads(json.dumps(values), parse_constant=JsonConstant))
+            try:
+                got = decode_tokens(LAYOUTS[name], split[2])
+            except NeedsJson:
+                continue
+            assert_frame_equal(got.frame, want)
+            assert got.frame.height + got.dropped == events
+            if odd_rate == 0.0:
+                assert got.slow == 0 and got.dropped == 0
+
+
+def test_strings_with_commas_never_decode_wrong() -> None:
+    """A symbol holding commas can make the token count a multiple of the field count
+    again: the text path must then give the SDK's result or hand the frame to json."""
+    g = LAYOUTS["Greeks"]
+    row = [".A", 0, 0, 1, 2, 3, 1.5, 0.2, 0.5, 0.001, -0.1, 0.01, 0.3]
+    symbols = [".B" + "," * 13, "," * 13 + ".B", ".B,1,2,3,4,5,6,7,8,9,0,1,2,", "," * 26]
+    for symbol in symbols:
+        assert symbol.count(",") % g.size == 0
+        values = [*row, symbol, *row[1:], *row]
+        text = json.dumps(
+            {"type": "FEED_DATA", "channel": 1, "data": ["Greeks", values]},
+            separators=(",", ":"),
+        )
+        split = split_frame(text)
+        assert split is not None
+        try:
+            got = decode_tokens(g, split[2])
+        except (NeedsJson, MalformedPayload):
+            continue
+        assert_frame_equal(got.frame, via_sdk("Greeks", values))
+
+
+def test_quoted_strings_check_is_exact() -> None:
+    """The joined-text check of the symbol column says yes exactly when every token is a
+    ``"…"`` without a quote inside, and then unquotes each."""
+    from gextui.feeds.tt_wire import _quoted_strings
+
+    rng = random.Random(11)
+    for _ in range(20_000):
+        col = ["".join(rng.choice('"a"') for _ in range(rng.randrange(0, 5))) for _ in range(3)]
+        col = col[: rng.randrange(1, 4)]
+        got = _quoted_strings(col)
+        clean = all(len(t) >= 2 and t[0] == t[-1] == '"' and '"' not in t[1:-1] for t in col)
+        assert got == ([t[1:-1] for t in col] if clean else None), col

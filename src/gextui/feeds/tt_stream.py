@@ -182,9 +182,10 @@ def failure_kind(reason: str | None) -> str:
     return re.sub(r"\d+(\.\d+)?", "#", text).strip().lower()
 
 
-#: frames with fewer events go through ``json.loads`` (the text path's column set-up costs
-#: ≈ 0.5 ms a frame, more than json for a small frame)
-TEXT_PATH_MIN_EVENTS: Final = 200
+#: frames with fewer events go through ``json.loads`` (the text path's fixed set-up, a few
+#: polars Series a frame, costs more than json for a handful of events; above ≈ 20–50
+#: events, depending on the type, the text path is the cheaper one)
+TEXT_PATH_MIN_EVENTS: Final = 32
 
 TokenSource = Callable[[], Awaitable[dict[str, Any]]]
 

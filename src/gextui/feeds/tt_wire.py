@@ -18,6 +18,15 @@ parse** (``Event.from_stream`` then :func:`~gextui.feeds.tt_convert.events_frame
   parse at all is dropped and counted).
 
 Per event that is ≈ 0.3 µs of type checks and ≈ 0.1 µs of conversion on top of ``json.loads``.
+
+The reader's usual way in skips ``json.loads`` altogether (:func:`split_frame` +
+:func:`decode_tokens`, the *text path*): the payload text is split on commas and checked and
+parsed a category of fields at a time (numbers: one polars Float64 cast for all the number
+fields' tokens; integers: one Int64 cast; symbols: on their joined text; other strings and
+booleans: by their distinct values), with no polars expression (each costs tens of µs to set
+up, more than a small frame's whole decode). It gives what ``decode(layout, json.loads(…))``
+gives on any frame that is valid JSON; what it cannot decide (a value that is not plain JSON,
+a string holding commas) it hands back to ``json.loads``.
 """
 
 from __future__ import annotations
@@ -26,9 +35,10 @@ import enum
 import json
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import chain
 from typing import Any, Final, get_args
 
 import numpy as np
@@ -40,7 +50,17 @@ from tastytrade.dxfeed.event import NAN_VALUES
 
 from gextui.feeds.tt_convert import FIELD_MAP, events_frame
 
-__all__ = ["LAYOUTS", "Decoded", "JsonConstant", "Layout", "MalformedPayload", "decode"]
+__all__ = [
+    "LAYOUTS",
+    "Decoded",
+    "JsonConstant",
+    "Layout",
+    "MalformedPayload",
+    "NeedsJson",
+    "decode",
+    "decode_tokens",
+    "split_frame",
+]
 
 
 class MalformedPayload(ValueError):
@@ -270,7 +290,8 @@ def _fast_frame(
 # ---------------------------------------------------------------------- the text path
 #: the exact start of a compact FEED_DATA frame with one (type, values) pair, as DXLink sends it
 _FEED_DATA: Final = re.compile(r'\{"type":"FEED_DATA","channel":(\d+),"data":\["([A-Za-z]+)",\[')
-_NAN_QUOTED: Final = [f'"{v}"' for v in sorted(NAN_VALUES)]
+_NAN_QUOTED: Final = frozenset(f'"{v}"' for v in NAN_VALUES)
+_BOOLS: Final = frozenset({"true", "false"})
 
 
 class NeedsJson(Exception):
@@ -290,61 +311,157 @@ def split_frame(text: str) -> tuple[int, str, list[str]] | None:
     return int(m.group(1)), m.group(2), inner.split(",") if inner else []
 
 
+@dataclass(frozen=True, slots=True)
+class _TextPlan:
+    """How :func:`decode_tokens` reads a layout: its fields by category (numbers, integers,
+    strings but the symbol, booleans, others) and where each output column sits in its
+    category ((column, category, position of the field in it, default))."""
+
+    groups: tuple[tuple[_Cat, tuple[_Field, ...]], ...]
+    outputs: tuple[tuple[str, _Cat, int, float | None], ...]
+
+
+def _text_plan(layout: Layout) -> _TextPlan:
+    symbol, *rest = layout.fields
+    if symbol.cat is not _Cat.STR:
+        raise TypeError(f"{layout.cls.__name__}: the first field must be the symbol")
+    by_cat: dict[_Cat, list[_Field]] = {}
+    for f in rest:
+        by_cat.setdefault(f.cat, []).append(f)
+    outputs = []
+    for dst, idx in layout.outputs:
+        f = layout.fields[idx]
+        if f.cat not in (_Cat.DEC, _Cat.INT):
+            raise TypeError(f"{layout.cls.__name__}.{f.name}: an output must be a number")
+        outputs.append((dst, f.cat, by_cat[f.cat].index(f), f.default))
+    return _TextPlan(tuple((c, tuple(fs)) for c, fs in by_cat.items()), tuple(outputs))
+
+
+_PLANS: Final[dict[int, tuple[Layout, _TextPlan]]] = {}  # id(layout) → (layout, plan)
+
+
+def _plan(layout: Layout) -> _TextPlan:
+    got = _PLANS.get(id(layout))
+    if got is None:
+        got = _PLANS[id(layout)] = (layout, _text_plan(layout))
+    return got[1]
+
+
+def _quoted_strings(col: list[str]) -> list[str] | None:
+    """The contents of ``col`` when every token is a quoted string without a quote inside
+    (``"…"``), found on the joined text at C speed; ``None`` when one is not (the caller
+    looks at each token then)."""
+    m = len(col)
+    joined = ",".join(col)
+    if (
+        joined.count('"') != 2 * m
+        or joined.count('","') != m - 1
+        or len(joined) < 2
+        or joined[0] != '"'
+        or joined[-1] != '"'
+        or joined.startswith('",')
+        or joined.endswith(',"')
+        or ',",' in joined
+    ):
+        return None
+    # every separator sits between two quotes: each token starts and ends with one; none is
+    # a lone quote, so (2·m quotes in all) each holds exactly two: "…"
+    return joined[1:-1].split('","')
+
+
 def decode_tokens(layout: Layout, tokens: list[str]) -> Decoded:
     """:func:`decode` for the comma-split text of a payload (:func:`split_frame`): the same
-    result as ``decode(layout, json.loads(payload))``, with the checks and number parsing
-    done column-wise by polars. Raises :class:`MalformedPayload` (wrong arity) or
+    result as ``decode(layout, json.loads(payload))`` without a JSON parse.
+
+    Checks and number parses are made per category of fields, not per value: the number
+    fields' tokens go to polars as one String column, cast to Float64 in one call (a token
+    that does not come out finite is looked at alone), the integer fields' likewise to
+    Int64; the symbols are checked and unquoted on their joined text, the other strings and
+    booleans by their (few) distinct values. No polars expression runs (each costs tens of
+    µs of set-up), so a frame of a few events is cheap too. A token that fails its check is
+    a ``"NaN"`` string (dropped event or null, as the SDK does) or goes to the SDK's parser
+    (:func:`decode`'s rules). Raises :class:`MalformedPayload` (wrong arity) or
     :class:`NeedsJson` (a value that is not plain JSON: let ``json.loads`` decide)."""
     size = layout.size
     n = len(tokens)
     if n % size:
         raise MalformedPayload(f"{n} values are not a multiple of {size}")
     m = n // size
+    if not m:
+        return decode(layout, [])
+    plan = _plan(layout)
     drop = np.zeros(m, dtype=bool)
     slow = np.zeros(m, dtype=bool)
-    wanted = {i for _, i in layout.outputs}
-    # one frame of the token columns, one select for every check and number (one collect)
-    raw = pl.DataFrame(
-        [pl.Series(f"c{f.index}", tokens[f.index :: size], dtype=pl.String) for f in layout.fields]
-    )
-    exprs: list[pl.Expr] = []
-    for f in layout.fields:
-        c = pl.col(f"c{f.index}")
-        if f.cat is _Cat.STR:
-            ok = c.str.starts_with('"') & c.str.ends_with('"') & (c.str.len_bytes() >= 2)
-            exprs.append(c.is_in(_NAN_QUOTED).alias(f"nan{f.index}"))
-        elif f.cat is _Cat.BOOL:
-            ok = c.is_in(["true", "false"])
-        elif f.cat is _Cat.DEC:  # a finite number (1e400 is inf for json: the SDK drops it)
-            ok = c.cast(pl.Float64, strict=False).is_finite().fill_null(False)
-        elif f.cat is _Cat.INT:  # an integer within int64 (beyond: let json decide)
-            ok = c.cast(pl.Int64, strict=False).is_not_null()
-        else:
-            ok = c.is_null()  # never true for a token: every row to the SDK
-        exprs.append(ok.alias(f"ok{f.index}"))
-        if f.index in wanted:
-            vals = c.cast(pl.Float64, strict=False)
-            if not f.required and f.default is not None:
-                vals = vals.fill_null(f.default)
-            exprs.append(vals.alias(f"v{f.index}"))
-    exprs.append(pl.col("c0").str.strip_chars('"').alias("symbol"))
-    checked = raw.select(exprs)
-    for f in layout.fields:
-        ok_np = checked[f"ok{f.index}"].to_numpy()
-        if f.cat is _Cat.STR:  # "NaN" is a clean string: always looked at
-            nan_np = checked[f"nan{f.index}"].to_numpy()
-        elif ok_np.all():
+
+    def mark(f: _Field, rows: Iterable[int], col: list[str]) -> None:
+        """Rows whose token of ``f`` failed its check: a "NaN" string or the SDK's call."""
+        for r in rows:
+            if col[r] in _NAN_QUOTED:
+                if f.required:
+                    drop[r] = True
+            else:
+                slow[r] = True
+
+    # the symbol: quoted, not "NaN" (the SDK drops the event)
+    col = tokens[0::size]
+    symbols = _quoted_strings(col)
+    if symbols is None:
+        ok = [len(t) > 1 and t[0] == '"' and t[-1] == '"' for t in col]
+        slow[[r for r, good in enumerate(ok) if not good]] = True
+        symbols = [t[1:-1] if good else "" for t, good in zip(col, ok, strict=True)]
+    if not _NAN_QUOTED.isdisjoint(col):
+        drop[[r for r, t in enumerate(col) if t in _NAN_QUOTED]] = True
+    numbers: dict[_Cat, pl.Series] = {}
+    for cat, fields in plan.groups:
+        cols = [tokens[f.index :: size] for f in fields]
+        if cat is _Cat.DEC or cat is _Cat.INT:
+            flat = cols[0] if len(cols) == 1 else list(chain.from_iterable(cols))
+            text = pl.Series(None, flat, dtype=pl.String)
+            if cat is _Cat.DEC:  # finite (1e400 is inf for json: the SDK decides)
+                values = text.cast(pl.Float64, strict=False)
+                as_float = values
+            else:  # an integer within int64 (beyond: let the SDK decide)
+                values = text.cast(pl.Int64, strict=False)
+                as_float = values.cast(pl.Float64) if values.null_count() else values
+            numbers[cat] = values
+            if values.null_count() or cat is _Cat.DEC:
+                bad = ~np.isfinite(as_float.to_numpy()) if cat is _Cat.DEC else None
+                if bad is None:
+                    bad = np.isnan(as_float.to_numpy())
+                if bad.any():
+                    at = np.flatnonzero(bad)
+                    for j, f in enumerate(fields):
+                        lo = j * m
+                        hit = at[(at >= lo) & (at < lo + m)] - lo
+                        if hit.size:
+                            mark(f, hit.tolist(), cols[j])
             continue
-        else:  # "NaN" in a number field (the usual case of a not-ok token): rare, look now
-            nan_np = raw[f"c{f.index}"].is_in(_NAN_QUOTED).to_numpy()
-        if f.required:  # "NaN" in a required field: the SDK drops the event
-            drop |= nan_np
-        slow |= ~ok_np & ~nan_np
+        for f, col in zip(fields, cols, strict=True):
+            distinct = set(col)
+            if cat is _Cat.STR:  # quoted ("NaN" is a quoted string: dropped if required)
+                odd = {t for t in distinct if not (len(t) > 1 and t[0] == '"' and t[-1] == '"')}
+                if f.required:
+                    odd |= distinct & _NAN_QUOTED
+            elif cat is _Cat.BOOL:
+                odd = distinct - _BOOLS
+            else:  # never clean: every row to the SDK
+                odd = distinct
+            if odd:
+                mark(f, [r for r, t in enumerate(col) if t in odd], col)
     slow &= ~drop
-    keep = pl.Series(~(drop | slow))
-    frame = checked.select(
-        pl.col("symbol"), *(pl.col(f"v{idx}").alias(dst) for dst, idx in layout.outputs)
-    ).filter(keep)
+    skip = drop | slow
+    keep = pl.Series(None, ~skip) if skip.any() else None
+    columns = [pl.Series("symbol", symbols, dtype=pl.String)]
+    for dst, cat, j, default in plan.outputs:
+        out = numbers[cat].slice(j * m, m)
+        if cat is _Cat.INT:
+            out = out.cast(pl.Float64)
+        if default is not None and out.null_count():  # only "NaN" of an optional field left
+            out = out.fill_null(default)
+        columns.append(out.alias(dst))
+    if keep is not None:
+        columns = [c.filter(keep) for c in columns]
+    frame = pl.DataFrame(columns)
 
     def row_values(r: int) -> list[Any]:
         try:
