@@ -228,3 +228,39 @@ def test_quoted_strings_check_is_exact() -> None:
         got = _quoted_strings(col)
         clean = all(len(t) >= 2 and t[0] == t[-1] == '"' and '"' not in t[1:-1] for t in col)
         assert got == ([t[1:-1] for t in col] if clean else None), col
+
+
+def test_reader_text_and_json_paths_agree() -> None:
+    """The reader's two ways in (text path above :data:`TEXT_PATH_MIN_EVENTS`, json below)
+    give the same batches for frames of any size."""
+    from tastytrade import Session
+
+    from gextui.core.events import EventBatch
+    from gextui.feeds.tt_stream import WatchedStreamer
+
+    streamer = WatchedStreamer(Session("test-secret", "test-refresh"))
+    rng = random.Random(3)
+    for name in sorted(LAYOUTS):
+        for events in (1, 4, 47, 48, 120):
+            values = [v for v in payload(name, events, rng, 0.02) if not isinstance(v, list | dict)]
+            values += [0] * (-len(values) % LAYOUTS[name].size)
+            channel = streamer._channels[name]
+            text = json.dumps(
+                {"type": "FEED_DATA", "channel": channel, "data": [name, values]},
+                separators=(",", ":"),
+            )
+            runs: list[list[EventBatch]] = []
+            for text_path in (True, False):
+                split = split_frame(text) if text_path else None
+                if split is None or not streamer._feed_tokens(*split, 0.0):
+                    streamer._feed_data(json.loads(text, parse_constant=JsonConstant), 0.0)
+                batches: list[EventBatch] = []
+                streamer.drain_into({}, batches)
+                runs.append(batches)
+            by_text, by_json = runs
+            assert len(by_text) == len(by_json) <= 1
+            for a, b in zip(by_text, by_json, strict=True):
+                assert a.frames().keys() == b.frames().keys()
+                for kind, frame in a.frames().items():
+                    assert_frame_equal(frame, b.frames()[kind])
+    assert streamer.malformed_frames == 0

@@ -182,10 +182,16 @@ def failure_kind(reason: str | None) -> str:
     return re.sub(r"\d+(\.\d+)?", "#", text).strip().lower()
 
 
-#: frames with fewer events go through ``json.loads`` (the text path's fixed set-up, a few
-#: polars Series a frame, costs more than json for a handful of events; above ≈ 20–50
-#: events, depending on the type, the text path is the cheaper one)
-TEXT_PATH_MIN_EVENTS: Final = 32
+#: by event type, frames with fewer events go through ``json.loads``: the text path's fixed
+#: set-up (a few polars Series a frame) costs more than json for a handful of events. Where
+#: they cross, measured (CPU per frame to its batch): Greeks ≈ 3 events (seven long floats
+#: an event make json slow), Summary and Trade ≈ 50
+TEXT_PATH_MIN_EVENTS: Final[Mapping[str, int]] = {
+    "Greeks": 4,
+    "Summary": 48,
+    "Trade": 48,
+    "Quote": 48,
+}
 
 TokenSource = Callable[[], Awaitable[dict[str, Any]]]
 
@@ -338,7 +344,7 @@ class WatchedStreamer(DXLinkStreamer):
         if layout is None:
             self.malformed_frames += 1
             return True
-        if len(tokens) < TEXT_PATH_MIN_EVENTS * layout.size:
+        if len(tokens) < TEXT_PATH_MIN_EVENTS.get(etype, 48) * layout.size:
             return False  # a small frame: json.loads is cheaper than the column set-up
         try:
             decoded = decode_tokens(layout, tokens)
