@@ -21,7 +21,8 @@ SPX-sized chain (SPXW, 55 expirations × 200 strikes × C/P). Figures (median of
   COMPACT frame's text → :mod:`gextui.feeds.tt_wire` columns as the reader does it (the text
   path: comma split, one polars cast per category of fields, no ``json.loads``) → drain →
   ``ChainBook.apply``, for frames of 2,000 Greeks (≈ 366 KB of text) and a mixed 2,000-event
-  tick in three frames;
+  tick in three frames (and the same tick in 200 frames of 10 events, ``*_in_10_event_frames``:
+  a frame's fixed cost, which the budget does not cover yet);
   ``wire_*_us_per_event`` is gextui CPU per event from the frame's text to the book (budget
   ≤ 3 µs); ``wire_json_path_*`` the same through ``json.loads`` (the path for any frame the
   text path declines) and the share of ``json.loads`` in it.
@@ -242,6 +243,16 @@ def main() -> None:
         frame_text("Summary", summary_wire(symbols[3600:3900], wrng)),
         frame_text("Trade", trade_wire(symbols[3900:4000], wrng)),
     ]
+    # a quiet stretch: the same mix in frames of 10 events (each frame's fixed cost shows)
+    small_texts = [
+        frame_text(kind, wire(symbols[i : i + 10], wrng))
+        for kind, wire, lo, hi in (
+            ("Greeks", greeks_wire, 4000, 5600),
+            ("Summary", summary_wire, 5600, 5900),
+            ("Trade", trade_wire, 5900, 6000),
+        )
+        for i in range(lo, hi, 10)
+    ]
 
     def wire_path(
         texts: list[str], loops: int, text_path: bool = True
@@ -267,12 +278,13 @@ def main() -> None:
             total += time.process_time() - t0
         return total, json_s, n, sum(map(len, texts)) * loops
 
-    wire_g, wire_m, wire_j = [], [], []
+    wire_g, wire_m, wire_j, wire_s = [], [], [], []
     for _ in range(reps):
         gc.collect()
         wire_g.append(wire_path([g_text], 5))
         wire_m.append(wire_path(mixed_texts, 5))
         wire_j.append(wire_path([g_text], 5, text_path=False))
+        wire_s.append(wire_path(small_texts, 2))
 
     def us_per_event(runs: list[tuple[float, float, int, int]]) -> tuple[float, float, float]:
         per = [t / n * 1e6 for t, _, n, _ in runs]
@@ -282,6 +294,7 @@ def main() -> None:
     g_med, g_min, _ = us_per_event(wire_g)
     m_med, m_min, _ = us_per_event(wire_m)
     j_med, j_min, j_share = us_per_event(wire_j)
+    s_med, s_min, _ = us_per_event(wire_s)
 
     batch_2k = to_batch(greeks_2k)
     assert batch_2k is not None
@@ -319,6 +332,8 @@ def main() -> None:
     out["wire_greeks_2k_best_us_per_event"] = round(g_min, 3)
     out["wire_mixed_2k_us_per_event"] = round(m_med, 3)
     out["wire_mixed_2k_best_us_per_event"] = round(m_min, 3)
+    out["wire_mixed_2k_in_10_event_frames_us_per_event"] = round(s_med, 3)
+    out["wire_mixed_2k_in_10_event_frames_best_us_per_event"] = round(s_min, 3)
     out["wire_json_path_greeks_2k_us_per_event"] = round(j_med, 3)
     out["wire_json_path_greeks_2k_best_us_per_event"] = round(j_min, 3)
     out["wire_json_path_json_share"] = round(j_share, 3)
