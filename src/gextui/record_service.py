@@ -33,7 +33,7 @@ from typing import TextIO
 from gextui.core.chain import ChainBook
 from gextui.core.events import EventBatch
 from gextui.core.expiry import NEW_YORK
-from gextui.feeds.base import FeedError
+from gextui.feeds.base import FeedError, wait_event
 from gextui.feeds.recording import RecordingFeed, RecordingSession
 from gextui.feeds.sim_chain import is_trading_day
 from gextui.feeds.sim_market import SESSION_CLOSE, SESSION_OPEN
@@ -135,8 +135,7 @@ class RecordService:
                 if self.duration is not None and self.clock() - started >= self.duration:
                     self.stopped_because = "duration reached"
                     break
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.stop.wait(), timeout=0.2)
+                await wait_event(self.stop, 0.2)
         finally:
             for task in [*streams, status]:
                 task.cancel()

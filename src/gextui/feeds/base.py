@@ -20,6 +20,7 @@ Switching ticker closes one session and opens another; a feed may keep a cache a
 
 from __future__ import annotations
 
+import asyncio
 import enum
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -68,6 +69,19 @@ class FeedStatus:
     reason: str = ""
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
     progress: float | None = None  # 0..1 while a slow step (subscribing) runs
+
+
+async def wait_event(event: asyncio.Event, seconds: float) -> bool:
+    """Wait until ``event`` is set or ``seconds`` pass; True when it was set.
+
+    (Not ``asyncio.wait_for``: on Python 3.11 it can swallow a cancellation that arrives as
+    the event is set, and a task that should stop then runs on — a hang at shutdown.)"""
+    try:
+        async with asyncio.timeout(seconds):
+            await event.wait()
+    except TimeoutError:
+        return False
+    return True
 
 
 class FeedError(Exception):

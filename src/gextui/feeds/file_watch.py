@@ -14,7 +14,6 @@ status.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 from datetime import date
@@ -28,6 +27,7 @@ from gextui.feeds.base import (
     FeedStatus,
     Source,
     UnknownTickerError,
+    wait_event,
 )
 from gextui.feeds.cboe_file import CboeFile, CboeFileError, parse_cboe
 
@@ -83,8 +83,7 @@ class WatchedFileSession:
         yield self._parsed.batch
         while not self._closed:
             self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
+            await wait_event(self._wake, self._poll)
             if self._closed:
                 return
             forced, self._forced = self._forced, False

@@ -30,7 +30,6 @@ When the recording ends, ``events()`` returns; after a seek it may be called aga
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import deque
 from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import date, datetime, time, timedelta
@@ -47,6 +46,7 @@ from gextui.feeds.base import (
     FeedStatus,
     Source,
     UnknownTickerError,
+    wait_event,
 )
 from gextui.store.reader import (
     Recording,
@@ -325,8 +325,7 @@ class ReplaySession:
                 self._anchor = (_now() + self.max_gap, moment)
                 delay = self.max_gap
             self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+            if await wait_event(self._wake, delay):
                 continue  # woken by a control: re-evaluate
             return True
 

@@ -43,13 +43,12 @@ Content depends only on batch numbers; ``paced`` only decides whether to sleep b
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, date, datetime
 
 from gextui.core.events import EventBatch
 from gextui.core.expiry import NEW_YORK
-from gextui.feeds.base import ChainInfo, FeedError, FeedState, FeedStatus, Source
+from gextui.feeds.base import ChainInfo, FeedError, FeedState, FeedStatus, Source, wait_event
 from gextui.feeds.sim_chain import KNOWN_TICKERS, profile_for
 from gextui.feeds.sim_market import MarketConfig, MarketPath, SimulatedMarket, next_open
 
@@ -143,8 +142,7 @@ class SimulatedSession:
                 deadline = loop.time()
                 delay = 0.0
             if delay > 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._closed.wait(), delay)
+                await wait_event(self._closed, delay)
             else:
                 await asyncio.sleep(0)
 

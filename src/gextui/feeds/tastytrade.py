@@ -63,6 +63,7 @@ from gextui.feeds.base import (
     FeedStatus,
     Source,
     UnknownTickerError,
+    wait_event,
 )
 from gextui.feeds.tt_convert import to_batch
 from gextui.feeds.tt_stream import (
@@ -313,8 +314,7 @@ class TastytradeFeedSession:
             self.enabled = True
             self._hub.update()
         while not self._closed:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.arrived.wait(), self._batch_interval * 5)
+            await wait_event(self.arrived, self._batch_interval * 5)
             self.arrived.clear()
             batches, self.inbox = self.inbox, []
             for batch in batches:  # one per FEED_DATA frame and event type
