@@ -284,7 +284,7 @@ def _fast_frame(
         columns.append(series)
     if keep is not None:
         symbols = symbols.filter(pl.Series(keep))
-    return pl.DataFrame([symbols, *columns])
+    return symbols.to_frame().hstack(columns)  # pl.DataFrame([symbols, *columns]), cheaper
 
 
 # ---------------------------------------------------------------------- the text path
@@ -390,27 +390,27 @@ def decode_tokens(layout: Layout, tokens: list[str]) -> Decoded:
     if not m:
         return decode(layout, [])
     plan = _plan(layout)
-    drop = np.zeros(m, dtype=bool)
-    slow = np.zeros(m, dtype=bool)
+    drop: set[int] = set()  # rows the SDK drops ("NaN" in a required field)
+    slow: set[int] = set()  # rows for the SDK's parser
 
     def mark(f: _Field, rows: Iterable[int], col: list[str]) -> None:
         """Rows whose token of ``f`` failed its check: a "NaN" string or the SDK's call."""
         for r in rows:
             if col[r] in _NAN_QUOTED:
                 if f.required:
-                    drop[r] = True
+                    drop.add(r)
             else:
-                slow[r] = True
+                slow.add(r)
 
     # the symbol: quoted, not "NaN" (the SDK drops the event)
     col = tokens[0::size]
     symbols = _quoted_strings(col)
     if symbols is None:
         ok = [len(t) > 1 and t[0] == '"' and t[-1] == '"' for t in col]
-        slow[[r for r, good in enumerate(ok) if not good]] = True
+        slow.update(r for r, good in enumerate(ok) if not good)
         symbols = [t[1:-1] if good else "" for t, good in zip(col, ok, strict=True)]
     if not _NAN_QUOTED.isdisjoint(col):
-        drop[[r for r, t in enumerate(col) if t in _NAN_QUOTED]] = True
+        drop.update(r for r, t in enumerate(col) if t in _NAN_QUOTED)
     numbers: dict[_Cat, pl.Series] = {}
     for cat, fields in plan.groups:
         cols = [tokens[f.index :: size] for f in fields]
@@ -448,9 +448,12 @@ def decode_tokens(layout: Layout, tokens: list[str]) -> Decoded:
                 odd = distinct
             if odd:
                 mark(f, [r for r, t in enumerate(col) if t in odd], col)
-    slow &= ~drop
-    skip = drop | slow
-    keep = pl.Series(None, ~skip) if skip.any() else None
+    slow -= drop
+    keep: pl.Series | None = None
+    if drop or slow:
+        mask = np.ones(m, dtype=bool)
+        mask[list(drop | slow)] = False
+        keep = pl.Series(None, mask)
     columns = [pl.Series("symbol", symbols, dtype=pl.String)]
     for dst, cat, j, default in plan.outputs:
         out = numbers[cat].slice(j * m, m)
@@ -461,7 +464,7 @@ def decode_tokens(layout: Layout, tokens: list[str]) -> Decoded:
         columns.append(out.alias(dst))
     if keep is not None:
         columns = [c.filter(keep) for c in columns]
-    frame = pl.DataFrame(columns)
+    frame = columns[0].to_frame().hstack(columns[1:])  # DataFrame(columns), cheaper
 
     def row_values(r: int) -> list[Any]:
         try:
@@ -473,8 +476,6 @@ def decode_tokens(layout: Layout, tokens: list[str]) -> Decoded:
             raise NeedsJson from None
         return list(row)
 
-    slow_rows = set(np.flatnonzero(slow).tolist())
-    drop_rows = set(np.flatnonzero(drop).tolist())
-    for r in slow_rows:  # invalid JSON anywhere: json.loads decides (the frame is dropped)
+    for r in slow:  # invalid JSON anywhere: json.loads decides (the frame is dropped)
         row_values(r)
-    return _with_slow_rows(layout, frame, m, drop_rows, slow_rows, row_values)
+    return _with_slow_rows(layout, frame, m, drop, slow, row_values)
