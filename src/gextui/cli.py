@@ -573,7 +573,7 @@ def run_compact(argv: Sequence[str]) -> int:
     args = compact_parser().parse_args(argv)
     import time as _time
 
-    from gextui.report import fmt_size
+    from gextui.formats import size as fmt_size
     from gextui.store.compact import compact_partition
     from gextui.store.reader import find_recordings
     from gextui.store.schema import RecordingError

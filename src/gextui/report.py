@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any, Final
 import polars as pl
 
 from gextui.core.expiry import NEW_YORK
+from gextui.formats import price as fmt_price
+from gextui.formats import strike as fmt_strike
 
 if TYPE_CHECKING:
     from gextui.core.exposure import ExposureSnapshot
@@ -231,26 +233,12 @@ def _bn(value: float | None) -> str:
     return f"{value / BN:+,.2f} bn"
 
 
-def fmt_size(n: int) -> str:
-    """``812 B``, ``3.4 MB``: a size in bytes for a status line."""
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} GB"  # pragma: no cover
-
-
 def _px(value: float | None) -> str:
-    if value is None or not math.isfinite(value):
-        return "n/a"
-    return f"{value:,.2f}"
+    return fmt_price(value, missing="n/a")
 
 
 def _strike(value: float | None) -> str:
-    if value is None or not math.isfinite(value):
-        return "n/a"
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+    return fmt_strike(value, missing="n/a")
 
 
 def _dist(level: float | None, spot: float | None) -> str:

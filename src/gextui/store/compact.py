@@ -45,11 +45,11 @@ from gextui.store.schema import (
     RECORD_SCHEMA,
     ROW_COLUMN,
     SEGMENT_PREFIX,
-    SPLIT_COLUMNS,
     ZSTD_LEVEL,
     RecordingError,
     _pyarrow_parquet,
     fsync_dir,
+    write_row_groups,
 )
 
 __all__ = ["MAX_FILE_ROWS", "ROW_GROUP_ROWS", "CompactResult", "compact_partition"]
@@ -121,22 +121,11 @@ def _write_pyarrow(
     pq: Any, frame: pl.DataFrame, cuts: Sequence[int], fh: IO[bytes], meta: Mapping[str, str]
 ) -> None:
     table = frame.to_arrow()
-    schema = table.schema.with_metadata(dict(meta))
-    with pq.ParquetWriter(
-        fh,
-        schema,
-        compression="zstd",
-        compression_level=ZSTD_LEVEL,
-        use_dictionary=["time", "kind", "symbol", "meta"],
-        use_byte_stream_split=list(SPLIT_COLUMNS),
-        column_encoding={ROW_COLUMN: "DELTA_BINARY_PACKED"},
-        write_statistics=True,
-    ) as writer:
-        bounds = [0, *cuts, frame.height]
-        for lo, hi in pairwise(bounds):
-            if hi > lo or frame.height == 0:
-                part = table.slice(lo, hi - lo).cast(schema)
-                writer.write_table(part, row_group_size=max(part.num_rows, 1))
+    bounds = [0, *cuts, frame.height]
+    parts = [
+        table.slice(lo, hi - lo) for lo, hi in pairwise(bounds) if hi > lo or frame.height == 0
+    ]
+    write_row_groups(pq, fh, parts, table.schema.with_metadata(dict(meta)))
 
 
 def _read_minutes(rec: Recording, segs: Sequence[SegmentInfo]) -> tuple[pl.DataFrame, list[int]]:

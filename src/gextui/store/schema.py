@@ -299,6 +299,25 @@ def _pyarrow_parquet() -> Any:
         return None
 
 
+def write_row_groups(pq: Any, fh: IO[bytes], tables: Iterable[Any], schema: Any) -> None:
+    """Write pyarrow ``tables`` as one row group each, in the segment layout (zstd,
+    dictionaries for the repeated strings, BYTE_STREAM_SPLIT floats, delta-coded row numbers,
+    statistics for pruning): the one writer of segments and compacted days."""
+    with pq.ParquetWriter(
+        fh,
+        schema,
+        compression="zstd",
+        compression_level=ZSTD_LEVEL,
+        use_dictionary=["time", "kind", "symbol", "meta"],
+        use_byte_stream_split=list(SPLIT_COLUMNS),
+        column_encoding={ROW_COLUMN: "DELTA_BINARY_PACKED"},
+        write_statistics=True,
+    ) as writer:
+        for table in tables:
+            part = table.cast(schema)
+            writer.write_table(part, row_group_size=max(part.num_rows, 1))
+
+
 def write_segment_atomic(
     frame: pl.DataFrame, target: Path, metadata: Mapping[str, str] | None = None
 ) -> int:
@@ -310,19 +329,7 @@ def write_segment_atomic(
 
     def write_pyarrow(fh: IO[bytes]) -> None:
         tables = [g.to_arrow() for g in segment_row_groups(frame)]
-        schema = tables[0].schema.with_metadata(meta)
-        with pq.ParquetWriter(
-            fh,
-            schema,
-            compression="zstd",
-            compression_level=ZSTD_LEVEL,
-            use_dictionary=["time", "kind", "symbol", "meta"],
-            use_byte_stream_split=list(SPLIT_COLUMNS),
-            column_encoding={ROW_COLUMN: "DELTA_BINARY_PACKED"},
-            write_statistics=True,
-        ) as writer:
-            for table in tables:
-                writer.write_table(table.cast(schema), row_group_size=max(table.num_rows, 1))
+        write_row_groups(pq, fh, tables, tables[0].schema.with_metadata(meta))
 
     def write_polars(fh: IO[bytes]) -> None:
         frame.with_columns(pl.col("batch").cast(pl.Int32)).write_parquet(
