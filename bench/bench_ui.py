@@ -110,6 +110,7 @@ async def run(
     app = GexApp(feed, tickers, settings=Settings(redraw_hz=5.0))
     latencies: list[float] = []
     tab_latencies: list[float] = []
+    per_key: dict[str, list[float]] = {}
     pilot_latencies: list[float] = []
     lateness: list[float] = []
     stop = asyncio.Event()
@@ -166,6 +167,7 @@ async def run(
                     if time.perf_counter() - t_key > 5:
                         break
                 latencies.append(time.perf_counter() - t_key)
+                per_key.setdefault(key, []).append(latencies[-1])
                 if k % 4 == 0:  # now and then also the full Pilot round trip
                     t_pilot = time.perf_counter()
                     await pilot.press("v")
@@ -205,6 +207,9 @@ async def run(
         "key_latency_ms_p50": round(statistics.median(ms), 1) if ms else None,
         "key_latency_ms_p95": round(pct(ms, 0.95) or 0.0, 1) if ms else None,
         "key_latency_ms_max": round(max(ms), 1) if ms else None,
+        "key_latency_ms_max_by_key": {
+            k: round(max(v) * 1000, 1) for k, v in sorted(per_key.items())
+        },
         "tab_switches": len(tab_latencies),
         "tab_switch_ms_p95": (
             round((pct([x * 1000 for x in tab_latencies], 0.95) or 0.0), 1)

@@ -43,6 +43,7 @@ Content depends only on batch numbers; ``paced`` only decides whether to sleep b
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, date, datetime
 
@@ -77,10 +78,19 @@ class SimulatedSession:
     synchronously (no pacing), for headless snapshots, tests and benchmarks.
     """
 
-    def __init__(self, market: SimulatedMarket, info: ChainInfo, *, paced: bool) -> None:
+    def __init__(
+        self,
+        market: SimulatedMarket,
+        info: ChainInfo,
+        *,
+        paced: bool,
+        lock: threading.Lock | None = None,
+    ) -> None:
         self._market = market
         self._info = info
         self._paced = paced
+        # the feed's markets share one MarketPath: one batch is made at a time
+        self._lock = lock or threading.Lock()
         self._closed = asyncio.Event()
         self._status = FeedStatus(FeedState.CONNECTING, "starting the simulated market")
 
@@ -114,7 +124,8 @@ class SimulatedSession:
         """The next batch, produced now (no sleeping)."""
         if self.closed:
             raise FeedError("simulated session is closed")
-        batch = self._market.next_batch()
+        with self._lock:
+            batch = self._market.next_batch()
         open_now = batch.meta["market"] == "open"
         state = FeedState.LIVE if open_now else FeedState.MARKET_CLOSED
         if self._status.state is not state or (not open_now and self._reopens_passed(batch)):
@@ -132,7 +143,9 @@ class SimulatedSession:
         loop = asyncio.get_running_loop()
         deadline = loop.time()
         while not self.closed:
-            yield self.step()
+            # paced (the monitor): made in a thread, a whole SPX batch is 10–30 ms of numpy
+            # that would otherwise block the event loop; unpaced (headless): at once
+            yield (await asyncio.to_thread(self.step)) if self._paced else self.step()
             if not self._paced:
                 await asyncio.sleep(0)  # stay cooperative
                 continue
@@ -149,7 +162,11 @@ class SimulatedSession:
     async def set_expirations(self, expirations: Sequence[date] | None) -> None:
         """Greeks and option Trades only for these expirations (None: all), like a live feed
         subscribing only what the user looks at. The simulated market itself is unaffected."""
-        self._market.set_subscription(expirations)
+        def apply() -> None:
+            with self._lock:  # a batch may be in the making in a thread
+                self._market.set_subscription(expirations)
+
+        await asyncio.to_thread(apply)
 
     async def aclose(self) -> None:
         self._closed.set()
@@ -208,6 +225,7 @@ class SimulatedFeed:
         self._path: MarketPath | None = None
         self._markets: dict[str, SimulatedMarket] = {}
         self._sessions: dict[str, SimulatedSession] = {}
+        self._lock = threading.Lock()
 
     @property
     def source(self) -> Source:
@@ -231,19 +249,25 @@ class SimulatedFeed:
         market = self._markets.get(name)
         if market is None:
             path = self.path
-            market = await asyncio.to_thread(SimulatedMarket, profile, path, path.head)
+
+            def build() -> SimulatedMarket:
+                with self._lock:  # other tickers' batches move the shared path meanwhile
+                    return SimulatedMarket(profile, path, path.head)
+
+            market = await asyncio.to_thread(build)
             self._markets[name] = market
         else:
-            market.catch_up()
-            market.request_snapshot()
-            market.set_subscription(None)
+            with self._lock:
+                market.catch_up()
+                market.request_snapshot()
+                market.set_subscription(None)
         info = ChainInfo(
             ticker=name,
             underlying_symbol=profile.underlying_symbol,
             source=Source.SIMULATED,
             instruments=market.chain.instruments,
         )
-        session = SimulatedSession(market, info, paced=self.paced)
+        session = SimulatedSession(market, info, paced=self.paced, lock=self._lock)
         self._sessions[name] = session
         return session
 
