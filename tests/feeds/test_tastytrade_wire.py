@@ -264,3 +264,38 @@ def test_reader_text_and_json_paths_agree() -> None:
                 for kind, frame in a.frames().items():
                     assert_frame_equal(frame, b.frames()[kind])
     assert streamer.malformed_frames == 0
+
+
+def test_drain_merges_the_frames_of_a_tick_in_arrival_order() -> None:
+    """Frames received between two drains come out as one batch: each kind's rows in
+    arrival order (the book keeps the last value of a symbol), the last frame's time."""
+    from datetime import UTC, datetime, timedelta
+
+    import polars as pl
+
+    from gextui.core.events import EventBatch
+    from gextui.feeds.tt_stream import merge_batches
+
+    t0 = datetime(2031, 1, 3, 15, tzinfo=UTC)
+
+    def batch(kind: str, rows: list[tuple[str, float]], at: int, **kw: Any) -> EventBatch:
+        column = {"greeks": "gamma", "trades": "price"}[kind]
+        frame = pl.DataFrame(
+            {"symbol": [s for s, _ in rows], column: [v for _, v in rows]},
+            schema={"symbol": pl.String, column: pl.Float64},
+        )
+        meta = kw.pop("meta", {"source": "t"})
+        return EventBatch.from_frames(t0 + timedelta(seconds=at), {kind: frame}, meta=meta, **kw)
+
+    parts = [
+        batch("greeks", [(".A", 1.0), (".B", 2.0)], 0),
+        batch("trades", [("SPX", 6000.0)], 1),
+        batch("greeks", [(".A", 3.0)], 2),
+    ]
+    (merged,) = merge_batches(parts)
+    assert merged.time == t0 + timedelta(seconds=2) and merged.meta == {"source": "t"}
+    assert merged.frames()["greeks"].rows() == [(".A", 1.0), (".B", 2.0), (".A", 3.0)]
+    assert merged.frames()["trades"].rows() == [("SPX", 6000.0)]
+    assert merge_batches(parts[:1]) == parts[:1]
+    other = batch("greeks", [(".C", 4.0)], 3, meta={"source": "u"})
+    assert merge_batches([*parts, other]) == [*parts, other]  # other meta: left alone

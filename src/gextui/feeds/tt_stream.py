@@ -39,10 +39,11 @@ connection down. :class:`WatchedStreamer` (own connect and reader) and :class:`L
   unknown exception is never shown (a failed send reads "connection lost"), and every reason
   is scrubbed of the secrets (:func:`redact`).
 
-``FEED_DATA`` COMPACT frames are decoded by :mod:`gextui.feeds.tt_wire` straight into one
-:class:`~gextui.core.events.EventBatch` per frame and event type (no pydantic object per
-event); :meth:`LiveStream.drain` takes them (retired connections first, so nothing received
-before a drop is lost). FULL-format frames still go through the SDK's parser.
+``FEED_DATA`` COMPACT frames are decoded by :mod:`gextui.feeds.tt_wire` straight into
+columns (no pydantic object per event), the frames between two drains as one
+:class:`~gextui.core.events.EventBatch`; :meth:`LiveStream.drain` takes them (retired
+connections first, so nothing received before a drop is lost). FULL-format frames still go
+through the SDK's parser.
 
 Private SDK surface relied on (tastytrade 13.2.3, :data:`SDK_VERSION`, pinned by a test): the
 ``DXLinkStreamer`` slots (``_websocket``, ``_wss_url``, ``_auth_token``, ``_channels``,
@@ -206,8 +207,9 @@ class WatchedStreamer(DXLinkStreamer):
       :attr:`last_frame`; a frame that is not valid JSON, has an unknown channel, an unknown
       event type or a payload of the wrong arity is dropped and counted
       (:attr:`malformed_frames`), never fatal; COMPACT ``FEED_DATA`` is decoded straight into
-      columns (:mod:`gextui.feeds.tt_wire`, one :class:`EventBatch` per frame and event type)
-      instead of one pydantic object per event.
+      columns (:mod:`gextui.feeds.tt_wire`, one frame per frame and event type, one
+      :class:`EventBatch` per drain: :func:`merge_batches`) instead of one pydantic object
+      per event.
     * **Coverage**: :attr:`missing` holds the wanted symbols that have not sent their first
       events on this connection yet (options: Greeks and Summary; the underlying: a Trade or
       a Quote).
@@ -444,16 +446,39 @@ class WatchedStreamer(DXLinkStreamer):
                 self.pending[cls].append(cls.model_validate(event_dict))
 
     def drain_into(self, out: dict[str, list[Event]], batches: list[EventBatch]) -> None:
-        """Move everything received so far: decoded batches into ``batches``, SDK event
+        """Move everything received so far: decoded batches into ``batches`` (the frames
+        received since the last drain as one batch, see :func:`merge_batches`), SDK event
         objects (FULL format only) into ``out`` (by batch kind)."""
         if self.batches:
-            batches.extend(self.batches)
+            batches.extend(merge_batches(self.batches))
             self.batches.clear()
         for cls in DRAIN_TYPES:
             pending = self.pending[cls]
             if pending:
                 out.setdefault(KIND_OF[cls], []).extend(pending)
                 pending.clear()
+
+
+def merge_batches(batches: Sequence[EventBatch]) -> list[EventBatch]:
+    """Decoded frames' batches as one: each kind's frames concatenated in arrival order (the
+    ChainBook keeps the last value of a symbol, and the kinds write disjoint columns), the
+    time of the last. A batch costs the book and the routing a fixed amount however small it
+    is, and a quiet feed sends many frames of a few events. Batches that cannot merge (other
+    meta, a reset, frames of different columns) stay as they are."""
+    if len(batches) < 2:
+        return list(batches)
+    first = batches[0]
+    if any(b.reset is not None or b.meta != first.meta for b in batches):
+        return list(batches)
+    frames: dict[str, list[pl.DataFrame]] = {}
+    for b in batches:
+        for kind, frame in b.frames().items():
+            frames.setdefault(kind, []).append(frame)
+    try:
+        merged = {k: fs[0] if len(fs) == 1 else pl.concat(fs) for k, fs in frames.items()}
+    except (pl.exceptions.PolarsError, ValueError):
+        return list(batches)
+    return [EventBatch.from_frames(batches[-1].time, merged, meta=first.meta)]
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
