@@ -143,9 +143,10 @@ async def run(
         t0 = time.perf_counter()
         next_key = t0 + key_interval
         k = 0
+        presses = 0
         while time.perf_counter() - t0 < seconds:
-            if time.perf_counter() >= next_key and len(app.tickers) > 1 and k % 4 == 3:
-                k += 1
+            if time.perf_counter() >= next_key and len(app.tickers) > 1 and presses % 4 == 3:
+                presses += 1  # every fourth press is a tab (the view keys keep their cycle)
                 t_tab = time.perf_counter()
                 was = app.ticker
                 send_key(app, "tab")
@@ -158,6 +159,7 @@ async def run(
             elif time.perf_counter() >= next_key:
                 key = KEYS[k % len(KEYS)]
                 k += 1
+                presses += 1
                 t_key = time.perf_counter()
                 send_key(app, key)
                 # the key is handled when the view changes; the screen reflects it when the
