@@ -162,6 +162,7 @@ class SimulatedSession:
     async def set_expirations(self, expirations: Sequence[date] | None) -> None:
         """Greeks and option Trades only for these expirations (None: all), like a live feed
         subscribing only what the user looks at. The simulated market itself is unaffected."""
+
         def apply() -> None:
             with self._lock:  # a batch may be in the making in a thread
                 self._market.set_subscription(expirations)
