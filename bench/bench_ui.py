@@ -5,7 +5,8 @@ SimulatedFeed for SPX (~23 k contracts; every contract gets a Greeks event about
 plus trades: ≈ 20 k events/s, paced in real time) for ``--seconds`` seconds, while
 
 * a probe task sleeps 10 ms at a time and records how late it wakes (event-loop blocking);
-* every ``--key-interval`` seconds a view key is pressed (g, v, o, +, -, ], [, f, …) and the
+* every ``--key-interval`` seconds a view key is pressed (g, v, o, +, -, ], [, f, and the views
+  x, d, D, m) and the
   time until the chart on screen shows the new view is measured (key-to-screen latency);
 * redraws are counted (chart repaints and exposure recomputations per second).
 
@@ -41,7 +42,23 @@ from gextui.settings import Settings
 from gextui.ui.app import GexApp
 from gextui.ui.widgets import StrikeChart
 
-KEYS = ["g", "v", "o", "plus", "minus", "right_square_bracket", "left_square_bracket", "f"]
+KEYS = [
+    "g",
+    "v",
+    "o",
+    "plus",
+    "minus",
+    "right_square_bracket",
+    "left_square_bracket",
+    "f",
+    "x",  # GEX by expiration …
+    "x",  # … and back
+    "d",  # the change view
+    "D",  # its window
+    "d",
+    "m",  # the strike × time map …
+    "m",
+]
 
 
 _VIEWS: dict[int, tuple[object, ...]] = {}
