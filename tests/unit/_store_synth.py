@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -113,3 +115,20 @@ def random_batches(
 
 def new_book(instruments: pl.DataFrame) -> ChainBook:
     return ChainBook("SPX", instruments, underlying_symbol=UNDERLYING, source="replay")
+
+
+def record_partition(root: Path, batches: list[EventBatch]) -> Path:
+    """Record ``batches`` of :func:`make_chain` (synchronously) under ``root``; returns the
+    partition folder (a recorder error at close, e.g. a test's broken disk, is tolerated)."""
+    from gextui.store.recorder import Recorder
+    from gextui.store.schema import RecordingError
+
+    rec = Recorder(
+        root, "SPX", make_chain(), "simulated", underlying_symbol=UNDERLYING, background=False
+    )
+    for b in batches:
+        rec.write(b)
+    with contextlib.suppress(RecordingError):
+        rec.close()
+    assert rec.partition is not None
+    return rec.partition

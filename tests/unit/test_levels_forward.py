@@ -3,32 +3,21 @@ book_at (random batches with NaN, duplicates, unknown symbols; across a gap via 
 
 from __future__ import annotations
 
-import contextlib
 from datetime import timedelta
 from pathlib import Path
 
-from _store_synth import UNDERLYING, make_chain, random_batches
+from _store_synth import make_chain, random_batches, record_partition
 from polars.testing import assert_frame_equal
 from test_store_gaps import disk_full_once, minute_batches  # noqa: F401 (fixture)
 
 from gextui.core.events import EventBatch
 from gextui.core.exposure import compute_exposure
-from gextui.store import Recorder
 from gextui.store.levels import books_forward, level_row, sample_times
 from gextui.store.reader import Recording
-from gextui.store.schema import RecordingError
 
 
 def record(root: Path, batches: list[EventBatch]) -> Recording:
-    rec = Recorder(
-        root, "SPX", make_chain(), "simulated", underlying_symbol=UNDERLYING, background=False
-    )
-    for b in batches:
-        rec.write(b)
-    with contextlib.suppress(RecordingError):
-        rec.close()
-    assert rec.partition is not None
-    return Recording(rec.partition)
+    return Recording(record_partition(root, batches))
 
 
 def check(rec: Recording, every: float) -> int:

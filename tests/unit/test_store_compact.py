@@ -4,34 +4,21 @@ interrupted swap loses nothing."""
 
 from __future__ import annotations
 
-import contextlib
 import math
 from datetime import timedelta
 from pathlib import Path
 
 import polars as pl
 import pytest
-from _store_synth import UNDERLYING, make_chain, random_batches
+from _store_synth import make_chain, random_batches, record_partition
 from polars.testing import assert_frame_equal
 from test_store_gaps import disk_full_once, minute_batches  # noqa: F401 (fixture)
 
 from gextui.core.events import EventBatch
-from gextui.store import Recorder
 from gextui.store.compact import compact_partition
 from gextui.store.reader import Recording
-from gextui.store.schema import RecordingError
 
-
-def record(root: Path, batches: list[EventBatch]) -> Path:
-    rec = Recorder(
-        root, "SPX", make_chain(), "simulated", underlying_symbol=UNDERLYING, background=False
-    )
-    for b in batches:
-        rec.write(b)
-    with contextlib.suppress(RecordingError):
-        rec.close()
-    assert rec.partition is not None
-    return rec.partition
+record = record_partition
 
 
 def spread(batches: list[EventBatch], every: timedelta) -> list[EventBatch]:
