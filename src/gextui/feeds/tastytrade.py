@@ -279,12 +279,11 @@ class TastytradeFeedSession:
         """(this ticker's wanted set is subscribed on the current connection, monotonic time
         of the last data after the last subscription chunk or None, its symbols that have
         not answered yet) – used by ``snapshot``."""
-        ready, after, missing = self._hub.stream.readiness()
-        own = (self.wanted if self.enabled else frozenset()) | {self.underlying}
         stream = self._hub.stream
+        _, after, missing = stream.readiness()
+        own = (self.wanted if self.enabled else frozenset()) | {self.underlying}
         subscribed = own <= stream.subscribed and stream.streamer is not None
-        mine = sorted(own.intersection(missing))
-        return (ready or subscribed) and subscribed, after, mine
+        return subscribed, after, sorted(own.intersection(missing))
 
     @property
     def stream(self) -> LiveStream:

@@ -633,6 +633,11 @@ class Monitor:
             return None
         return sum(n for _, n in list(w.rates)[1:]) / span
 
+    def phase(self, name: str) -> TickerPhase:
+        """Where ``name`` is (opening, streaming, …) without gathering its whole status."""
+        w = self._watched.get(name)
+        return w.phase if w is not None else TickerPhase.FAILED
+
     def status(self, name: str) -> TickerStatus:
         """The status of ``name`` (a ticker not watched: FAILED, "not watched")."""
         w = self._watched.get(name)

@@ -596,7 +596,7 @@ class GexApp(App[None]):
         width = self.size.width
         colors = self.settings.colors
         self._set(self.query_one(StatusLine), StatusData(self._status_info(), colors, width))
-        opening = [t for t in self.tickers if self.monitor.status(t).phase is TickerPhase.OPENING]
+        opening = [t for t in self.tickers if self.monitor.phase(t) is TickerPhase.OPENING]
         pending = opening[0] if opening else ""
         self._set(
             self.query_one(TickerTabs), TabsData(tuple(self.tickers), self.ticker, pending, width)
