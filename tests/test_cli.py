@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from cli_run import clean_environment, run
 from realdata import cboe_file
+from snapshot_keys import REQUIRED_KEYS
 
 from gextui.core.exposure import compute_exposure
 from gextui.feeds.cboe_file import read_cboe
@@ -22,29 +23,6 @@ from gextui.store.recorder import Recorder
 
 SPX_2024_NAME = "spx_quotedata_2024-01-07.csv"
 START = "2026-11-24 10:00"  # a Tuesday, New York time: every simulated run here is pinned
-REQUIRED_KEYS = {
-    "ticker",
-    "source",
-    "as_of",
-    "spot",
-    "expiry",
-    "expirations",
-    "net_gex",
-    "call_gex",
-    "put_gex",
-    "abs_gex",
-    "net_gex_volume",
-    "net_dex",
-    "net_vex",
-    "net_cex",
-    "zero_gamma",
-    "zero_gamma_crossings",
-    "call_wall",
-    "put_wall",
-    "max_pain",
-    "put_call_oi_ratio",
-    "strikes",
-}
 
 
 @pytest.fixture(autouse=True)
@@ -64,7 +42,7 @@ def test_snapshot_file_json_matches_published_result(
     code, out, err = run(capsys, "snapshot", "--file", str(spx_2024), "--json")
     assert code == 0, err
     doc = json.loads(out)
-    assert set(doc) >= REQUIRED_KEYS
+    assert set(doc) >= set(REQUIRED_KEYS)
     assert doc["ticker"] == "SPX"
     assert doc["source"] == "file"
     assert doc["as_of"] == "2024-01-07T15:52:00+00:00"

@@ -33,7 +33,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CSV_COLUMNS",
-    "JSON_KEYS",
     "levels_csv",
     "levels_rows",
     "levels_text",
@@ -42,30 +41,6 @@ __all__ = [
     "to_text",
 ]
 
-#: The keys every JSON snapshot carries (issue 2), in order; extra keys may follow.
-JSON_KEYS: Final[tuple[str, ...]] = (
-    "ticker",
-    "source",
-    "as_of",
-    "spot",
-    "expiry",
-    "expirations",
-    "net_gex",
-    "call_gex",
-    "put_gex",
-    "abs_gex",
-    "net_gex_volume",
-    "net_dex",
-    "net_vex",
-    "net_cex",
-    "zero_gamma",
-    "zero_gamma_crossings",
-    "call_wall",
-    "put_wall",
-    "max_pain",
-    "put_call_oi_ratio",
-    "strikes",
-)
 #: Columns of every per-strike CSV, in order.
 CSV_COLUMNS: Final[tuple[str, ...]] = (
     "strike",

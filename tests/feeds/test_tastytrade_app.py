@@ -114,15 +114,16 @@ async def test_subscribe_days_limits_the_live_subscription(
         assert app.snapshot is not None and app.snapshot.source == "tastytrade"
         await pilot.pause()
 
-    # 2031-01-10 is the nearest expiration; the monitor's clock says 2031-01-03
-    clock = datetime(2031, 1, 3, 15, 0, tzinfo=UTC).timestamp()
-    feed2 = tt_feed_factory()
+    # 2031-01-10 is the nearest expiration; the monitor's clock and the feed's (which stamps
+    # the batches: the monitor re-subscribes by it once data came) say 2031-01-03
+    moment = datetime(2031, 1, 3, 15, 0, tzinfo=UTC)
+    clock = moment.timestamp()
+    feed2 = tt_feed_factory(clock=lambda: moment)
     app2 = GexApp(feed2, ["SPX"], settings=Settings(subscribe_days=7), clock=lambda: clock)
     async with app2.run_test(size=(120, 40)) as pilot:
-        await wait_for(lambda: app2.book is not None and bool(fake_tt.subscribed("Greeks")))
+        await wait_for(lambda: app2.book is not None and app2.book.as_of == moment)
         book = app2.book
         assert book is not None
-        moment = datetime.fromtimestamp(clock, UTC)
         within = [
             e for e in live_expirations(book, moment) if e <= moment.date() + timedelta(days=7)
         ]

@@ -318,7 +318,9 @@ async def test_replay_seek_resets_the_history() -> None:
         await until(pilot, lambda: [s.time for s in app.monitor.history("SPX")] == [later])
         await pilot.press("left")  # back to the start, before the history's only sample
         await until(pilot, lambda: [s.time for s in app.monitor.history("SPX")] == [first])
-        assert app.snapshot is not None and app.snapshot.as_of == first  # rebuilt from there
+        # the history is the monitor's; the screen's snapshot follows in its own message
+        await until(pilot, lambda: app.snapshot is not None and app.snapshot.as_of == first)
+        assert [s.time for s in app.monitor.history("SPX")] == [first]  # rebuilt from there
 
 
 async def test_notice_is_shown_on_mount() -> None:

@@ -505,3 +505,31 @@ def test_insane_values_are_rejected_counted_and_never_applied() -> None:
     for name in ("gamma", "delta", "iv", "price", "open_interest"):
         vals = state[name][~np.isnan(state[name])]
         assert np.isfinite(vals).all()
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "kind"),
+    [
+        ("open_interest", 1e300, "summary"),  # finite, yet no market has it
+        ("open_interest", 1e9, "summary"),
+        ("iv", 1e-300, "greeks"),
+        ("iv", 1e-4, "greeks"),
+        ("gamma", 1e300, "greeks"),
+        ("gamma", 1e6, "greeks"),
+    ],
+)
+def test_finite_but_absurd_values_are_rejected(column: str, value: float, kind: str) -> None:
+    """Values finite in float64 but beyond any market (they would overflow the analytics'
+    products or the profile's float32 terms) are rejected like ``inf``; the good one stays."""
+    b = book()
+    good = {"open_interest": 500.0, "iv": 0.2, "gamma": 0.002}[column]
+    frame = {"symbol": [C4700], column: [good]}
+    b.apply(EventBatch(time=T0, **{kind: pl.DataFrame(frame)}))
+    res = b.apply(
+        EventBatch(
+            time=T0 + timedelta(seconds=1),
+            **{kind: pl.DataFrame({"symbol": [C4700], column: [value]})},
+        )
+    )
+    assert (res.rejected, b.rejected_by_column) == (1, {column: 1})
+    assert row(b, C4700)[column] == good

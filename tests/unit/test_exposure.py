@@ -13,6 +13,7 @@ import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from snapshot_keys import REQUIRED_KEYS
 
 from gextui.core.chain import ChainBook, make_instruments
 from gextui.core.events import EventBatch
@@ -641,29 +642,6 @@ def test_gamma_regime_na_without_data() -> None:
 
 
 # --------------------------------------------------------------------------- to_dict / JSON
-REQUIRED_KEYS = {
-    "ticker",
-    "source",
-    "as_of",
-    "spot",
-    "expiry",
-    "expirations",
-    "net_gex",
-    "call_gex",
-    "put_gex",
-    "abs_gex",
-    "net_gex_volume",
-    "net_dex",
-    "net_vex",
-    "net_cex",
-    "zero_gamma",
-    "zero_gamma_crossings",
-    "call_wall",
-    "put_wall",
-    "max_pain",
-    "put_call_oi_ratio",
-    "strikes",
-}
 STRIKE_KEYS = {"strike", "call_gex", "put_gex", "net_gex", "call_oi", "put_oi"}
 
 
@@ -672,7 +650,7 @@ def test_to_dict_keys_iso_time_and_strict_json(spot: float | None) -> None:
     chain = [*WALL_CHAIN, K("C", 4800.0, gamma=None, delta=None, iv=None, oi=None)]
     snap = compute_exposure(build(chain, spot=spot), "all")
     d = snap.to_dict()
-    assert set(d) >= REQUIRED_KEYS
+    assert set(d) >= set(REQUIRED_KEYS)
     assert d["ticker"] == "SPX"
     assert d["source"] == "hand"
     assert d["expiry"] == "all"
@@ -706,3 +684,24 @@ def test_to_dict_of_empty_selection_is_strict_json() -> None:
     assert d["max_pain"] is None
     assert d["call_wall"] is None
     json.dumps(d, allow_nan=False)
+
+
+def test_extreme_values_inside_the_bounds_compute_without_numpy_warnings() -> None:
+    """The largest open interest, gamma and volume and the smallest IV the book accepts
+    (:data:`~gextui.core.chain.VALUE_BOUNDS`) keep every figure finite: no overflow in the
+    float32 profile terms, no NaN from inf·0 in its sums (a warning here is an error)."""
+    contracts = [
+        K("C", 4700, gamma=9.9e5, iv=1.01e-4, oi=9.99e8, vol=9.9e9),
+        K("P", 4690, gamma=9.9e5, iv=1.01e-4, oi=9.99e8, mult=1000.0),
+        K("C", 4710, gamma=0.002, iv=9.99, oi=9.99e8),
+        K("P", 4650, gamma=0.001, iv=0.2, oi=100),
+    ]
+    b = build(contracts)
+    assert b.rejected_values == 0
+    with np.errstate(over="raise", invalid="raise", divide="raise"):  # underflow to 0 is fine
+        snap = compute_exposure(b)
+    assert math.isfinite(snap.net_gex) and snap.net_gex == pytest.approx(
+        sum(gex(c) for c in contracts), rel=1e-9
+    )
+    assert (snap.call_wall, snap.put_wall) == (4700.0, 4690.0)
+    assert snap.zero_gamma is not None and 4690 < snap.zero_gamma < 4700

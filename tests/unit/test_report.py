@@ -19,34 +19,12 @@ import pytest
 from cboe_synth import MONDAY_10AM, expected_gex, synth_chain, write
 from cboe_synth import cboe_csv as synth_csv
 from realdata import cboe_file
+from snapshot_keys import REQUIRED_KEYS
 
 import gextui
 from gextui.core.exposure import ExposureSnapshot
 from gextui.report import CSV_COLUMNS, to_csv, to_json, to_text
 
-REQUIRED_KEYS = [
-    "ticker",
-    "source",
-    "as_of",
-    "spot",
-    "expiry",
-    "expirations",
-    "net_gex",
-    "call_gex",
-    "put_gex",
-    "abs_gex",
-    "net_gex_volume",
-    "net_dex",
-    "net_vex",
-    "net_cex",
-    "zero_gamma",
-    "zero_gamma_crossings",
-    "call_wall",
-    "put_wall",
-    "max_pain",
-    "put_call_oi_ratio",
-    "strikes",
-]
 # what ExposureSnapshot.to_dict() adds beyond issue 2 (documented extras)
 EXTRA_KEYS = {
     "zero_gamma_note",

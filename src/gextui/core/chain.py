@@ -11,9 +11,10 @@ numpy views (:meth:`ChainBook.arrays`):
 * rows for unknown symbols are counted and skipped;
 * NaN / null values are counted (``nan_values``) and never overwrite a good value;
 * only finite values within sane bounds are applied (:data:`VALUE_BOUNDS`: open interest,
-  volume and prices ≥ 0, IV in (0, 10), |delta| ≤ 1, gamma ≥ 0); anything else (``inf``,
-  ``1e309``, a negative open interest, …) is counted in ``rejected_values`` (per column in
-  ``rejected_by_column``) and never applied: one bad value cannot poison the totals;
+  volume and prices in [0, 10⁹), IV in (0.01 %, 1000 %), |delta| ≤ 1, gamma in [0, 10⁶));
+  anything else (``inf``, ``1e309``, ``1e300``, a negative open interest, …) is counted in
+  ``rejected_values`` (per column in ``rejected_by_column``) and never applied: one bad value
+  cannot poison the totals;
 * rows for the underlying symbol set spot (trade price), prev_close, bid/ask.
 
 :meth:`ChainBook.frame` gives a polars snapshot (a copy; missing values are null).
@@ -22,7 +23,6 @@ numpy views (:meth:`ChainBook.arrays`):
 from __future__ import annotations
 
 import copy
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -74,22 +74,25 @@ ROUTES: Final[Mapping[str, tuple[tuple[str, str], ...]]] = {
 }
 
 #: state column → (low, high, low is exclusive, high is exclusive); a value is applied only when
-#: it is finite and inside; NaN is "missing" (counted apart), everything else is rejected
+#: it is finite and inside; NaN is "missing" (counted apart), everything else is rejected.
+#: The upper bounds are far beyond any real market (an SPX contract's open interest is at most a
+#: few 100 k; an IV of 0.01 % or a gamma of 10⁶ per share does not occur) yet keep every product
+#: of the analytics (γ·OI·m·S², the profile's per-term weights in float32) finite.
 VALUE_BOUNDS: Final[Mapping[str, tuple[float, float, bool, bool]]] = {
-    "gamma": (0.0, math.inf, False, True),
+    "gamma": (0.0, 1e6, False, True),
     "delta": (-1.0, 1.0, False, False),
-    "iv": (0.0, 10.0, True, True),
-    "theta": (-math.inf, math.inf, True, True),
-    "vega": (-math.inf, math.inf, True, True),
-    "price": (0.0, math.inf, False, True),
-    "open_interest": (0.0, math.inf, False, True),
-    "day_volume": (0.0, math.inf, False, True),
-    "bid": (0.0, math.inf, False, True),
-    "ask": (0.0, math.inf, False, True),
-    "last": (0.0, math.inf, False, True),
+    "iv": (1e-4, 10.0, True, True),
+    "theta": (-1e9, 1e9, True, True),
+    "vega": (-1e9, 1e9, True, True),
+    "price": (0.0, 1e9, False, True),
+    "open_interest": (0.0, 1e9, False, True),
+    "day_volume": (0.0, 1e10, False, True),
+    "bid": (0.0, 1e9, False, True),
+    "ask": (0.0, 1e9, False, True),
+    "last": (0.0, 1e9, False, True),
     # the underlying's fields
-    "spot": (0.0, math.inf, False, True),
-    "prev_close": (0.0, math.inf, False, True),
+    "spot": (0.0, 1e9, False, True),
+    "prev_close": (0.0, 1e9, False, True),
 }
 
 

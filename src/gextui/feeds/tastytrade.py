@@ -41,7 +41,7 @@ import logging
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Final, TypeVar
 
 import numpy as np
@@ -74,6 +74,7 @@ from gextui.feeds.tt_stream import (
     TransientError,
     leaves,
     redact,
+    utc_now,
 )
 
 __all__ = [
@@ -400,7 +401,7 @@ class SharedStream:
     def pump(self) -> None:
         """Drain the connection and hand every session its rows."""
         batches, events = self.stream.drain()
-        sdk_batch = to_batch(events, meta=self.stream.meta)
+        sdk_batch = to_batch(events, time=self.stream.config.clock(), meta=self.stream.meta)
         if sdk_batch is not None:
             batches.append(sdk_batch)
         if not batches and self.stream.fatal is None:
@@ -447,6 +448,7 @@ class TastytradeFeed:
     :data:`gextui.feeds.tt_stream.DEFAULT_CHUNK_SIZE`); ``subscribe_pause``: seconds between
     chunks; ``batch_interval``: seconds between batches; ``backoff_*`` / ``jitter``: reconnect
     delays; ``chain_ttl``: seconds a fetched chain is reused; ``http_timeout``: REST timeout;
+    ``clock``: the time received batches are stamped with (default: now, UTC);
     ``sdk_debug_logs``: keep the SDK's per-frame DEBUG logging (off: its logger is set to INFO).
     """
 
@@ -469,6 +471,7 @@ class TastytradeFeed:
         sdk_debug_logs: bool = False,
         rest_tries: int = 6,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         # The SDK sets its logger to DEBUG at import and logs every received frame (whole
         # FEED_DATA payloads): noise, and a LogRecord per frame. Quiet unless asked.
@@ -484,6 +487,7 @@ class TastytradeFeed:
             stale_after=stale_after,
             token_max_age=token_max_age,
             seed=seed,
+            clock=clock or utc_now,
         )
         self._batch_interval = batch_interval
         self._chain_ttl = chain_ttl

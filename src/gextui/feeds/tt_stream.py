@@ -130,6 +130,11 @@ OPTION_TYPES: Final[tuple[type[Event], ...]] = (Greeks, Summary, Trade)
 DRAIN_TYPES: Final[tuple[type[Event], ...]] = (Greeks, Summary, Trade, Quote)
 
 
+def utc_now() -> datetime:
+    """The wall clock, UTC: what a received batch is stamped with unless a test pins it."""
+    return datetime.now(UTC)
+
+
 @dataclass(frozen=True, slots=True)
 class StreamConfig:
     """Knobs of :class:`LiveStream` (defaults fit the real service; tests shrink them)."""
@@ -149,6 +154,9 @@ class StreamConfig:
     backoff_reset_after: float = 600.0
     #: cap on a server's Retry-After (seconds)
     retry_after_max: float = 300.0
+    #: the time a received batch is stamped with (tests pin it; DXLink's events carry none
+    #: that every event type shares)
+    clock: Callable[[], datetime] = field(default=utc_now, compare=False)
 
     def __post_init__(self) -> None:
         if self.chunk_size < 1:
@@ -222,8 +230,10 @@ class WatchedStreamer(DXLinkStreamer):
         token_source: TokenSource | None = None,
         max_message_bytes: int = MAX_MESSAGE_BYTES,
         meta: Mapping[str, str] | None = None,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         super().__init__(session)
+        self._clock = clock
         now = time.monotonic()
         self.created = now
         self.last_frame = now
@@ -366,7 +376,7 @@ class WatchedStreamer(DXLinkStreamer):
         if frame.height:
             self.events += frame.height
             self.batches.append(
-                EventBatch.from_frames(datetime.now(UTC), {kind: frame}, meta=self._meta)
+                EventBatch.from_frames(self._clock(), {kind: frame}, meta=self._meta)
             )
             self._data_arrived(now, kind, frame["symbol"])
 
@@ -754,7 +764,7 @@ class LiveStream:
         cfg = self.config
         while True:
             streamer = WatchedStreamer(
-                self._session, token_source=self._token_source, meta=self._meta
+                self._session, token_source=self._token_source, meta=self._meta, clock=cfg.clock
             )
             self.stats.connections += 1
             if self.stats.connections > 1:
