@@ -440,3 +440,42 @@ def test_only_tt_secret_names_tt_refresh(
     code, out, err = run(capsys, "snapshot", "SPY", "--json", "--start", START)  # auto
     assert code == 0 and json.loads(out)["source"] == "simulated"
     assert "TT_REFRESH is missing" in err and "SIMULATED" in err
+
+
+def test_snapshot_file_leaves_out_values_beyond_the_bounds_and_says_so(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A finite but absurd open interest (1e300) and an IV above 10 (real CBOE files have
+    1146 %): not refused (the rest of the file is good) but left out, said in the JSON's
+    warnings and coverage, and in the text report; the figures are those without them."""
+    import dataclasses
+
+    import polars as pl
+    from cboe_synth import cboe_csv, expected_gex, synth_chain, write
+
+    synth = synth_chain()
+    live = synth.live()["occ"].to_list()
+    huge_oi, high_iv = live[3], live[11]
+    o = synth.options
+    bad = o.with_columns(
+        pl.when(pl.col("occ") == huge_oi).then(1e300).otherwise(pl.col("oi")).alias("oi"),
+        pl.when(pl.col("occ") == high_iv).then(12.0).otherwise(pl.col("iv")).alias("iv"),
+    )
+    path = write(tmp_path, cboe_csv(synth, rows=bad))
+    code, out, err = run(capsys, "snapshot", "--file", str(path), "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    note = (
+        "2 values rejected as not sane and left out "
+        "(iv 1 outside (0.0001, 10), open_interest 1 outside [0, 1e+09))"
+    )
+    assert doc["warnings"] == [note]
+    assert doc["coverage"]["rejected_values"] == 2
+    assert doc["coverage"]["with_oi"] == doc["coverage"]["contracts"] - 1
+    # the contract with the absurd OI counts as without OI: the GEX of the others
+    without = dataclasses.replace(synth, options=o.filter(pl.col("occ") != huge_oi))
+    calls, puts = expected_gex(without)
+    assert doc["call_gex"] == pytest.approx(calls, rel=1e-9)
+    assert doc["put_gex"] == pytest.approx(puts, rel=1e-9)
+    code, out, _ = run(capsys, "snapshot", "--file", str(path))
+    assert code == 0 and f"warning: {note}" in out

@@ -709,6 +709,8 @@ def run_snapshot(argv: Sequence[str]) -> int:
             if args.ticker:
                 _warn("a ticker is ignored with --file (the file names its own)")
             book = read_cboe(args.file)
+            if note := book.rejection_note():
+                warnings.append(note)
         elif args.replay is not None:
             if args.at is None:
                 _fail("--replay needs --at HH:MM[:SS]")
@@ -727,6 +729,8 @@ def run_snapshot(argv: Sequence[str]) -> int:
                 since = recording.book_at(earlier)
                 since.source = book.source
             warnings.extend(str(w) for w in recording.warnings)
+            if note := book.rejection_note():
+                warnings.append(note)
         else:
             if args.at is not None:
                 _fail("--at goes with --replay")

@@ -159,9 +159,8 @@ async def collect(
                 f"{len(missing):,} selected contracts have no greeks or no open interest "
                 f"(the server sent none): {_name_some(missing)}"
             )
-        if book.rejected_values:
-            cols = ", ".join(f"{k} {v:,}" for k, v in sorted(book.rejected_by_column.items()))
-            warnings.append(f"{book.rejected_values:,} values rejected as not sane ({cols})")
+        if note := book.rejection_note():
+            warnings.append(note)
         return CollectResult(book, coverage, timed_out, batches, ended, missing, warnings)
     finally:
         await session.aclose()

@@ -102,3 +102,25 @@ def test_r_is_only_for_files() -> None:
     assert app.check_action("reload", ()) is True
     specs = {s.id: s for s in GexApp.keymap_specs()}
     assert specs["file.reload"].keys == ("r",)
+
+
+async def test_a_value_left_out_is_shown_in_the_levels_panel(tmp_path: Path) -> None:
+    """An open interest of 1e300 (finite, absurd) is left out of the book: the panel says how
+    many values were rejected under the coverage, and the figures are those without it."""
+    spx = tmp_path / "spx_quotedata.csv"
+    write_cboe(spx, name="S&P 500 INDEX", root="SPXW", spot=6800.0, oi_scale=1.0, minute=15)
+    good = compute_exposure(read_cboe(spx))
+    lines = spx.read_text().split("\n")
+    cells = lines[4].split(",")  # the first strike's row: its call OI -> 1e300
+    cells[10] = "1e300"
+    lines[4] = ",".join(cells)
+    spx.write_text("\n".join(lines))
+    feed = CboeFilesFeed([spx], poll=0.05)
+    app = GexApp(feed, feed.load(), settings=Settings(), clock=frozen_clock)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None)
+        snap = app.snapshot
+        assert snap.coverage.rejected == 1 and snap.coverage.with_oi == good.coverage.with_oi - 1
+        assert snap.call_gex < good.call_gex  # that call's OI counts as missing
+        panel = text_of(app.query_one(LevelsPanel), 40)
+        assert "rejected" in panel and "1 value" in panel

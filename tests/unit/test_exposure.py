@@ -632,6 +632,7 @@ def test_missing_oi_is_missing_coverage_not_zero() -> None:
         "with_oi": 3,
         "with_both": 2,
         "chain_total": 5,
+        "rejected_values": 0,
     }
 
 

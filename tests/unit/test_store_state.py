@@ -208,4 +208,8 @@ def test_exposure_snapshot_identical(tmp_path: Path) -> None:
     rec.close()
     for t, want in snaps.items():
         got = exposure.compute_exposure(book_at(tmp_path, "SPX", t)).to_dict()
+        # how many values the book refused is its stream's history, not its state: a book
+        # rebuilt from a checkpoint counts only what it refused since (the figures are equal)
+        for d in (got, want):
+            assert d["coverage"].pop("rejected_values") >= 0
         assert got == want

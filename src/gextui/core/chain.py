@@ -401,6 +401,22 @@ class ChainBook:
         updated = pl.select(pl.when(updated.cast(pl.Int64) >= 0).then(updated)).to_series()
         return self.instruments.with_columns(*state.values(), updated.alias("updated"))
 
+    def rejection_note(self) -> str:
+        """One line on the values this book refused (``""`` when none): how many, per column,
+        and the range each column accepts (:data:`VALUE_BOUNDS`)."""
+        if not self.rejected_values:
+            return ""
+
+        def accepted(column: str) -> str:
+            lo, hi, lo_open, hi_open = VALUE_BOUNDS[column]
+            return f"{'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
+
+        cols = ", ".join(
+            f"{k} {v:,} outside {accepted(k)}" for k, v in sorted(self.rejected_by_column.items())
+        )
+        n = self.rejected_values
+        return f"{n:,} value{'s' if n > 1 else ''} rejected as not sane and left out ({cols})"
+
     def coverage(self) -> tuple[int, int, int]:
         """(contracts with greeks (gamma), contracts with open interest, total)."""
         return (

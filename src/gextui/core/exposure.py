@@ -85,6 +85,7 @@ class Coverage:
     with_oi: int  # ... that have open interest
     with_both: int
     chain_total: int  # every contract in the book (all expirations, incl. expired)
+    rejected: int = 0  # values the book refused as not sane (ChainBook.rejected_values)
 
     @property
     def fraction(self) -> float:
@@ -226,6 +227,7 @@ class ExposureSnapshot:
                 "with_oi": self.coverage.with_oi,
                 "with_both": self.coverage.with_both,
                 "chain_total": self.coverage.chain_total,
+                "rejected_values": self.coverage.rejected,
             },
             "by_expiration": [e.to_dict() for e in self.by_expiration],
             "abs_gamma_strike": _num(self.abs_gamma_strike),
@@ -324,6 +326,7 @@ def compute_exposure(
         with_oi=int(np.count_nonzero(has_oi)),
         with_both=with_both,
         chain_total=len(book),
+        rejected=book.rejected_values,
     )
 
     strike = take(a.strike)

@@ -336,6 +336,9 @@ def levels_text(
     pct = cov.fraction * 100.0
     row("Covered", f"{pct:.0f}% {count(cov.with_both)}/{count(cov.contracts)}")
     row("  chain", Text(f"{count(cov.chain_total)} contracts", style="dim"))
+    if cov.rejected:
+        word = "value" if cov.rejected == 1 else "values"
+        row("  rejected", Text(f"{count(cov.rejected)} {word}", style="bold yellow"))
     row("Events/s", "—" if events_per_second is None else f"{events_per_second:,.0f}")
     if warming:
         first_row = out.plain.index("\n") + 1
