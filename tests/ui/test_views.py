@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import numpy as np
+
 from gextui.core.exposure import compute_exposure
-from gextui.core.strike_history import StrikeSample
+from gextui.core.strike_history import NET_COLUMNS, StrikeSample
 from gextui.report import levels_rows
 from gextui.settings import Settings
 from gextui.ui.app import GexApp
@@ -105,6 +107,52 @@ async def test_change_view_ghosts_and_lists_the_largest_changes() -> None:
         await settle(pilot, app)
         assert app.change_window == "15m"
         assert "no sample 15m back" in text_of(app.query_one(LevelsPanel), 60)
+
+
+async def test_change_view_compares_the_shown_metric() -> None:
+    """With DEX shown (``g``) the ghosts, the Δ column and the list are DEX's change, not
+    GEX's; the same on the volume basis (``o``)."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        snap = app.snapshot
+        assert snap is not None and snap.as_of is not None
+        history = app.monitor.strike_history("SPX", "all")
+        assert history is not None
+        now = StrikeSample.from_snapshot(snap)
+        assert set(now.others) == set(NET_COLUMNS)
+        then = snap.as_of - timedelta(minutes=5)
+        # 5 minutes back: GEX 1 bn lower, DEX (OI) 0.5 bn higher, DEX (volume) 250 M lower
+        others = {name: values.copy() for name, values in now.others.items()}
+        others["net_dex"] = now.others["net_dex"] + np.float32(5e8)
+        others["net_dex_vol"] = now.others["net_dex_vol"] - np.float32(2.5e8)
+        history.backfill(
+            [
+                StrikeSample(
+                    then.replace(second=0, microsecond=0),
+                    then,
+                    now.strikes,
+                    now.net_gex - 1e9,
+                    now.spot,
+                    now.zero_gamma,
+                    others,
+                )
+            ]
+        )
+        await pilot.press("d", "g")
+        await settle(pilot, app)
+        assert app.metric == "dex"
+        chart = text_of(app.query_one(StrikeChart), 160)
+        assert "┊" in chart and ("−$500.0M" in chart or "−$500M" in chart), chart
+        assert "+$1.0bn" not in chart and "+$1.00bn" not in chart  # not GEX's change
+        panel = text_of(app.query_one(LevelsPanel), 60)
+        assert "Largest Δ 5m · net DEX" in panel and "−$500" in panel, panel
+        await pilot.press("o")  # the volume basis
+        await settle(pilot, app)
+        assert app.basis == "volume"
+        chart = text_of(app.query_one(StrikeChart), 160)
+        assert "+$250.0M" in chart or "+$250M" in chart, chart
+        assert "Largest Δ 5m · net DEX (vol)" in text_of(app.query_one(LevelsPanel), 60)
 
 
 async def test_strike_time_map_from_the_live_history() -> None:

@@ -2,9 +2,11 @@
 
 :class:`StrikeHistory` keeps, for one ticker, one :class:`StrikeSample` per minute of event
 time (the snapshot's ``as_of``; the last snapshot seen in a minute is that minute's sample):
-the per-strike net GEX on the snapshot's strikes (float32), spot and zero gamma. Memory is
-bounded: at most ``capacity`` samples (default 390, a whole regular session; the oldest go
-first), so a session of 390 minutes × 200 strikes holds ≈ 390 · 200 · (4 + 8) bytes ≈ 1 MB.
+the per-strike net GEX on the snapshot's strikes (float32), spot and zero gamma, and the net
+value of every other metric the strike chart can show (DEX, VEX, CEX; OI and volume basis:
+:data:`NET_COLUMNS`) so that the Change view compares the shown metric. Memory is bounded: at
+most ``capacity`` samples (default 390, a whole regular session; the oldest go first), so a
+session of 390 minutes × 200 strikes holds ≈ 390 · 200 · (8 · 4 + 8) bytes ≈ 3 MB.
 
 * :meth:`StrikeHistory.observe` – take a snapshot (live or replayed);
 * :meth:`StrikeHistory.backfill` – take samples built elsewhere (e.g. from a recording's
@@ -21,8 +23,8 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
 
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
     from gextui.core.exposure import ExposureSnapshot
 
 __all__ = [
+    "NET_COLUMNS",
     "SESSION_MINUTES",
     "StrikeHistory",
     "StrikeSample",
@@ -42,6 +45,17 @@ __all__ = [
 ]
 
 SESSION_MINUTES: Final = 390  # 09:30–16:00 New York
+#: the per-strike net columns of a snapshot a sample keeps besides ``net_gex`` (the metrics and
+#: bases of the strike chart: ``{metric}`` on open interest, ``{metric}_vol`` on volume)
+NET_COLUMNS: Final[tuple[str, ...]] = (
+    "net_gex_vol",
+    "net_dex",
+    "net_dex_vol",
+    "net_vex",
+    "net_vex_vol",
+    "net_cex",
+    "net_cex_vol",
+)
 
 
 def minute_of(moment: datetime) -> datetime:
@@ -64,20 +78,46 @@ class StrikeSample:
     net_gex: npt.NDArray[np.float32]
     spot: float
     zero_gamma: float
+    #: the other per-strike net columns (:data:`NET_COLUMNS`), on ``strikes``
+    others: Mapping[str, npt.NDArray[np.float32]] = field(default_factory=dict)
+
+    def column(self, name: str) -> npt.NDArray[np.float32] | None:
+        """The per-strike values of ``name`` (``net_gex`` or one of :data:`NET_COLUMNS`);
+        None when this sample does not hold it."""
+        return self.net_gex if name == "net_gex" else self.others.get(name)
 
     @classmethod
     def from_snapshot(cls, snap: ExposureSnapshot) -> StrikeSample:
         frame = snap.strikes
+        names = [c for c in NET_COLUMNS if c in frame.columns]
         if frame.height:
             k = frame["strike"].to_numpy().astype(np.float64)
-            v = frame["net_gex"].to_numpy().astype(np.float32)
+            order = None
             if k.size > 1 and not bool(np.all(k[1:] > k[:-1])):
                 order = np.argsort(k, kind="stable")
-                k, v = k[order], v[order]
+                k = k[order]
+
+            def values(name: str) -> npt.NDArray[np.float32]:
+                v = frame[name].to_numpy().astype(np.float32)
+                return v if order is None else v[order]
+
         else:
-            k, v = np.empty(0), np.empty(0, dtype=np.float32)
+            k = np.empty(0)
+
+            def values(name: str) -> npt.NDArray[np.float32]:
+                return np.empty(0, dtype=np.float32)
+
         as_of = snap.as_of.astimezone(UTC)
-        return cls(minute_of(as_of), as_of, k, v, _opt(snap.spot), _opt(snap.zero_gamma))
+        others = {name: values(name) for name in names}
+        return cls(
+            minute_of(as_of),
+            as_of,
+            k,
+            values("net_gex"),
+            _opt(snap.spot),
+            _opt(snap.zero_gamma),
+            others,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,6 +264,7 @@ def samples_from_snapshots(
                     sample.net_gex,
                     sample.spot,
                     sample.zero_gamma,
+                    sample.others,
                 )
             ]
         )

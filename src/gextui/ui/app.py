@@ -785,10 +785,14 @@ class GexApp(App[None]):
             sample = earlier_sample(history, snap.as_of, self.change_window)
             width = self.query_one(LevelsPanel).content_size.width or 32
             previous, self._changes_text = change_inputs(
-                snap, sample, self.settings.colors, width, self.change_window
+                snap,
+                sample,
+                self.settings.colors,
+                width,
+                self.change_window,
+                metric=self.metric,
+                basis=self.basis,
             )
-            if self.metric != "gex" or self.basis != "oi":
-                previous = None  # the history keeps net GEX (OI): no ghost of another metric
         bars = bar_data(
             snap,
             metric=self.metric,

@@ -7,7 +7,7 @@ The strike chart shows the same change per row when it is given the earlier valu
 earlier bar ended and a Δ column). This list names the strikes with the largest ``|Δ|``,
 biggest first (ties: lower strike first), one line each::
 
-    Largest change · 5m · net GEX per 1% move
+    Largest Δ 5m · net GEX
      6,050  ▲  +$1.20bn  ██████████████
      5,990  ▼  −$850.0M  ██████████
 
@@ -109,23 +109,23 @@ def render_top_changes(
     *,
     window_label: str,
     n: int = 10,
-    metric: str = "net GEX per 1% move",
+    metric: str = "net GEX",
 ) -> Text:
     """The ``n`` strikes with the largest ``|change|`` (``change[i]``: the value at
     ``strikes[i]`` now minus ``window_label`` ago, dollars), at most ``width`` × ``height``
     cells: a title line, then one line per strike (strike, ▲/▼, Δ in $, a bar)."""
     width, height = max(int(width), 1), max(int(height), 1)
-    title = f"Largest change · {window_label} · {metric}"
+    title = f"Largest Δ {window_label} · {metric}"  # fits the 32-cell levels panel
     try:
         ks = np.asarray(strikes, dtype=np.float64).ravel()
         ds = np.asarray(change, dtype=np.float64).ravel()
     except (TypeError, ValueError):
         return Text(f"{title}: unreadable input", style="dim", end="")
     if ks.size == 0 or ds.size == 0:
-        return Text(f"Largest change · {window_label}: no data yet"[:width], style="dim", end="")
+        return Text(f"Largest Δ {window_label}: no data yet"[:width], style="dim", end="")
     if ks.size != ds.size:
         note = f"{ks.size} strikes but {ds.size} changes"
-        return Text(f"Largest change · {window_label}: {note}"[:width], style="dim", end="")
+        return Text(f"Largest Δ {window_label}: {note}"[:width], style="dim", end="")
     missing = int(np.count_nonzero(~np.isfinite(ds)))
     rows = top_changes(ks, ds, min(n, max(height - 1, 0)))
     out = Text(no_wrap=True, end="")

@@ -6,9 +6,10 @@
 * **Strike × time map** (``m``): :func:`map_job` — net GEX per strike (rows) a minute over the
   session (columns), spot and zero gamma drawn over it, from the monitor's per-strike history
   (live, or rebuilt from a recording after a replay seek).
-* **Change** (``d``, window ``D``): :func:`change_inputs` — the per-strike net GEX of the sample
-  ``window`` ago (or at the session's first minute), for the ghost marks and Δ column of the
-  strike chart, and the strikes with the largest change.
+* **Change** (``d``, window ``D``): :func:`change_inputs` — the shown metric's per-strike net
+  value (GEX, DEX, VEX or CEX; OI or volume basis) of the sample ``window`` ago (or at the
+  session's first minute), for the ghost marks and Δ column of the strike chart, and the
+  strikes with the largest change.
 
 Every job is a plain function of immutable inputs that returns ``(Text, strips)``: it runs in a
 thread.
@@ -28,6 +29,7 @@ from gextui.core.exposure import ExposureSnapshot
 from gextui.core.strike_history import StrikeHistory, StrikeSample
 from gextui.settings import Colors
 from gextui.ui.change_view import render_top_changes, window_seconds
+from gextui.ui.chart import METRIC_NAMES, column_name
 from gextui.ui.expiry_view import ExpiryRow, render_expirations
 from gextui.ui.heatmap import render_heatmap
 from gextui.ui.widgets import text_to_strips
@@ -118,15 +120,26 @@ def change_inputs(
     colors: Colors,
     width: int,
     window: str,
+    metric: str = "gex",
+    basis: str = "oi",
 ) -> tuple[dict[float, float] | None, Text]:
-    """(strike → earlier net GEX for the chart's ghost marks, the largest changes listed)."""
+    """(strike → the shown metric's earlier net value for the chart's ghost marks, the
+    largest changes of it listed); ``metric`` and ``basis`` as the strike chart's."""
     if sample is None:
         note = Text(f"Δ {window}: no sample {window} back yet", style="dim")
         return None, note
-    previous = {float(k): float(v) for k, v in zip(sample.strikes, sample.net_gex, strict=True)}
+    column = column_name(metric, basis, "net")
+    earlier = sample.column(column)
+    if earlier is None or column not in snap.strikes.columns:
+        return None, Text(f"Δ {window}: no earlier {METRIC_NAMES[metric]} kept", style="dim")
+    previous = {float(k): float(v) for k, v in zip(sample.strikes, earlier, strict=True)}
     strikes = snap.strikes["strike"].to_numpy()
-    now = snap.strikes["net_gex"].to_numpy()
+    now = snap.strikes[column].to_numpy()
     then = np.array([previous.get(float(k), np.nan) for k in strikes], dtype=np.float64)
     change = now - then
-    text = render_top_changes(strikes, change, width, 8, colors, window_label=window, n=6)
+    # units as the chart's title says them; "(vol)": on the volume basis
+    label = f"net {METRIC_NAMES[metric]}" + (" (vol)" if basis == "volume" else "")
+    text = render_top_changes(
+        strikes, change, width, 8, colors, window_label=window, n=6, metric=label
+    )
     return previous, text
