@@ -112,6 +112,26 @@ async def test_history_and_alerts_run_for_every_ticker_off_screen() -> None:
         assert monitor.observations == n
 
 
+async def test_observation_of_the_others_yields_to_a_switch() -> None:
+    """``interrupt`` true (the screen switched tickers): the on-screen ticker is sampled, the
+    others are left for the next call, which samples them."""
+    feed = FakeFeed(batches=2)
+    monitor = Monitor(feed, ["SPX", "SPY", "QQQ"], clock=Clock(), observe_every=1.0)
+    async with running(monitor):
+        await until(lambda: all((b := monitor.book(t)) and b.version == 2 for t in monitor.tickers))
+        asked: list[bool] = []
+
+        def switched() -> bool:
+            asked.append(True)
+            return True
+
+        await monitor.observe(eager=("SPY",), interrupt=switched)
+        assert [t for t in monitor.tickers if monitor.latest(t) is not None] == ["SPY"]
+        assert asked == [True]  # asked before the first of the others, then stopped
+        await monitor.observe(eager=("SPY",), interrupt=lambda: False)
+        assert all(monitor.latest(t) is not None for t in monitor.tickers)
+
+
 async def test_observation_waits_for_its_interval() -> None:
     clock = Clock()
     feed = FakeFeed(batches=1)

@@ -561,21 +561,30 @@ class Monitor:
             self._observe(w, alert_snap, id(book), version)
         return result
 
-    async def observe(self, eager: Iterable[str] = ()) -> None:
+    async def observe(
+        self, eager: Iterable[str] = (), interrupt: Callable[[], bool] | None = None
+    ) -> None:
         """Sample every ticker whose book changed (and was not sampled in the last
         ``observe_every`` seconds; the ``eager`` ones — the ticker on screen — whenever it
         changed) into its history and the alerts, at the alerts' fixed selection
-        (``[alerts] expiry``). New alerts: :meth:`take_alerts`."""
+        (``[alerts] expiry``). New alerts: :meth:`take_alerts`. ``interrupt``: asked before
+        each of the other tickers; true (e.g. the screen switched tickers) stops here, and
+        those not sampled are due at the next call."""
         now_first = set(eager)
         selection = self.levels.rules.expiry
-        for w in list(self._watched.values()):
+        # the eager ones first: an interrupt leaves only the others for later
+        watched = sorted(self._watched.values(), key=lambda w: w.name not in now_first)
+        for w in watched:
             book = w.book
             if book is None or book.version == 0 or w.reset_pending:
                 continue
             if w.observed == (id(book), book.version):
                 continue
-            if w.name not in now_first and self._clock() - w.observed_at < self.observe_every:
-                continue
+            if w.name not in now_first:
+                if self._clock() - w.observed_at < self.observe_every:
+                    continue
+                if interrupt is not None and interrupt():
+                    return
 
             def job(w: _Watched = w, book: ChainBook = book) -> tuple[ExposureSnapshot, int]:
                 frozen = self._frozen(w, book)

@@ -17,6 +17,7 @@ note; the app stays on what it had.
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import math
 import time
@@ -503,7 +504,12 @@ class GexApp(App[None]):
                     self._error = f"exposure error: {exc!r}"
                     self.notify(f"{exc!r}", title="exposure computation failed", severity="error")
                 try:
-                    await self.monitor.observe(eager=(ticker,))
+                    # the other tickers' samples yield to a tab or expiry switch: the new
+                    # view first, their samples at the next step
+                    await self.monitor.observe(
+                        eager=(ticker,),
+                        interrupt=functools.partial(self._view_moved, ticker, expiry),
+                    )
                 except Exception as exc:
                     self.log.error(f"observation failed: {exc!r}")
                 self.post_message(SnapshotReady(result))
@@ -511,6 +517,10 @@ class GexApp(App[None]):
                     break
         finally:
             self._step_running = False
+
+    def _view_moved(self, ticker: str, expiry: str) -> bool:
+        """Whether the screen shows another ticker or expiry than ``ticker``/``expiry``."""
+        return (self.ticker, self.view_expiry) != (ticker, expiry)
 
     def on_snapshot_ready(self, message: SnapshotReady) -> None:
         result = message.result
