@@ -73,29 +73,41 @@ async def test_key_levels_in_the_panel_and_copy() -> None:
         ]
 
 
+def backfill_five_minutes_back(
+    app: GexApp, gex_change: float, changes: dict[str, float] | None = None
+) -> StrikeSample:
+    """Put into SPX's strike history a sample 5 minutes before the shown snapshot, each
+    strike's value the current one minus ``gex_change`` (net GEX) or ``changes[column]``
+    (the other net columns; unchanged when not named). Returns the current sample."""
+    snap = app.snapshot
+    assert snap is not None and snap.as_of is not None
+    history = app.monitor.strike_history("SPX", "all")
+    assert history is not None
+    now = StrikeSample.from_snapshot(snap)
+    then = snap.as_of - timedelta(minutes=5)
+    others = {
+        name: values - np.float32((changes or {}).get(name, 0.0))
+        for name, values in now.others.items()
+    }
+    earlier = StrikeSample(
+        then.replace(second=0, microsecond=0),
+        then,
+        now.strikes,
+        now.net_gex - np.float32(gex_change),
+        now.spot,
+        now.zero_gamma,
+        others,
+    )
+    history.backfill([earlier])
+    return now
+
+
 async def test_change_view_ghosts_and_lists_the_largest_changes() -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
-        snap = app.snapshot
-        assert snap is not None and snap.as_of is not None
         # an earlier sample 5 minutes back: every strike 1 bn lower than now
-        history = app.monitor.strike_history("SPX", "all")
-        assert history is not None
-        now = StrikeSample.from_snapshot(snap)
-        then = snap.as_of - timedelta(minutes=5)
-        history.backfill(
-            [
-                StrikeSample(
-                    then.replace(second=0, microsecond=0),
-                    then,
-                    now.strikes,
-                    now.net_gex - 1e9,
-                    now.spot,
-                    now.zero_gamma,
-                )
-            ]
-        )
+        backfill_five_minutes_back(app, gex_change=1e9)
         await pilot.press("d")
         await settle(pilot, app)
         chart = text_of(app.query_one(StrikeChart), 160)
@@ -115,30 +127,11 @@ async def test_change_view_compares_the_shown_metric() -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
-        snap = app.snapshot
-        assert snap is not None and snap.as_of is not None
-        history = app.monitor.strike_history("SPX", "all")
-        assert history is not None
-        now = StrikeSample.from_snapshot(snap)
-        assert set(now.others) == set(NET_COLUMNS)
-        then = snap.as_of - timedelta(minutes=5)
         # 5 minutes back: GEX 1 bn lower, DEX (OI) 0.5 bn higher, DEX (volume) 250 M lower
-        others = {name: values.copy() for name, values in now.others.items()}
-        others["net_dex"] = now.others["net_dex"] + np.float32(5e8)
-        others["net_dex_vol"] = now.others["net_dex_vol"] - np.float32(2.5e8)
-        history.backfill(
-            [
-                StrikeSample(
-                    then.replace(second=0, microsecond=0),
-                    then,
-                    now.strikes,
-                    now.net_gex - 1e9,
-                    now.spot,
-                    now.zero_gamma,
-                    others,
-                )
-            ]
+        now = backfill_five_minutes_back(
+            app, gex_change=1e9, changes={"net_dex": -5e8, "net_dex_vol": 2.5e8}
         )
+        assert set(now.others) == set(NET_COLUMNS)
         await pilot.press("d", "g")
         await settle(pilot, app)
         assert app.metric == "dex"
