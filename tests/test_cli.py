@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import dataclasses
 import io
 import json
 import math
@@ -11,7 +12,9 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import polars as pl
 import pytest
+from cboe_synth import cboe_csv, expected_gex, synth_chain, write
 from cli_run import clean_environment, run
 from realdata import cboe_file
 from snapshot_keys import REQUIRED_KEYS
@@ -448,11 +451,6 @@ def test_snapshot_file_leaves_out_values_beyond_the_bounds_and_says_so(
     """A finite but absurd open interest (1e300) and an IV above 10 (real CBOE files have
     1146 %): not refused (the rest of the file is good) but left out, said in the JSON's
     warnings and coverage, and in the text report; the figures are those without them."""
-    import dataclasses
-
-    import polars as pl
-    from cboe_synth import cboe_csv, expected_gex, synth_chain, write
-
     synth = synth_chain()
     live = synth.live()["occ"].to_list()
     huge_oi, high_iv = live[3], live[11]

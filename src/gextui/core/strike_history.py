@@ -26,13 +26,12 @@ import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 
-if TYPE_CHECKING:
-    from gextui.core.exposure import ExposureSnapshot
+from gextui.core.exposure import METRICS, ExposureSnapshot
 
 __all__ = [
     "NET_COLUMNS",
@@ -45,16 +44,11 @@ __all__ = [
 ]
 
 SESSION_MINUTES: Final = 390  # 09:30–16:00 New York
-#: the per-strike net columns of a snapshot a sample keeps besides ``net_gex`` (the metrics and
-#: bases of the strike chart: ``{metric}`` on open interest, ``{metric}_vol`` on volume)
-NET_COLUMNS: Final[tuple[str, ...]] = (
-    "net_gex_vol",
-    "net_dex",
-    "net_dex_vol",
-    "net_vex",
-    "net_vex_vol",
-    "net_cex",
-    "net_cex_vol",
+#: the per-strike net columns of a snapshot a sample keeps besides ``net_gex``: every metric of
+#: :data:`~gextui.core.exposure.METRICS` on open interest (``net_{metric}``) and on volume
+#: (``net_{metric}_vol``), as the snapshot names them
+NET_COLUMNS: Final[tuple[str, ...]] = tuple(
+    c for m in METRICS for c in (f"net_{m}", f"net_{m}_vol") if c != "net_gex"
 )
 
 
@@ -89,26 +83,20 @@ class StrikeSample:
     @classmethod
     def from_snapshot(cls, snap: ExposureSnapshot) -> StrikeSample:
         frame = snap.strikes
-        names = [c for c in NET_COLUMNS if c in frame.columns]
-        if frame.height:
-            k = frame["strike"].to_numpy().astype(np.float64)
-            order = None
-            if k.size > 1 and not bool(np.all(k[1:] > k[:-1])):
-                order = np.argsort(k, kind="stable")
-                k = k[order]
+        k = frame["strike"].to_numpy().astype(np.float64) if frame.height else np.empty(0)
+        order = None
+        if k.size > 1 and not bool(np.all(k[1:] > k[:-1])):
+            order = np.argsort(k, kind="stable")
+            k = k[order]
 
-            def values(name: str) -> npt.NDArray[np.float32]:
-                v = frame[name].to_numpy().astype(np.float32)
-                return v if order is None else v[order]
-
-        else:
-            k = np.empty(0)
-
-            def values(name: str) -> npt.NDArray[np.float32]:
+        def values(name: str) -> npt.NDArray[np.float32]:
+            if not frame.height:
                 return np.empty(0, dtype=np.float32)
+            v = frame[name].to_numpy().astype(np.float32)
+            return v if order is None else v[order]
 
         as_of = snap.as_of.astimezone(UTC)
-        others = {name: values(name) for name in names}
+        others = {name: values(name) for name in NET_COLUMNS if name in frame.columns}
         return cls(
             minute_of(as_of),
             as_of,
