@@ -11,7 +11,11 @@ plus trades: ≈ 20 k events/s, paced in real time) for ``--seconds`` seconds, w
 * redraws are counted (chart repaints and exposure recomputations per second).
 
 * with several ``--tickers`` (the whole watchlist streams at once), every fourth key is a
-  ``tab``: the time until the next ticker's chart is on screen (tab switch latency).
+  ``tab``: the time until the next ticker's chart is on screen showing *current* data — at
+  most 2 s older than the watchlist's clock at the press (tab switch latency; the time to
+  any first picture of the new ticker, maybe older, is ``tab_first_picture_ms_p95``).
+* for a long run, the tab switch p95 and the longest loop block of the first and the last
+  fifth of the run are printed side by side: they must not grow with the session.
 
 Budgets (DESIGN.md, issue 11): ≥ 4 redraws/s, key p95 ≤ 100 ms, no loop block > 50 ms, tab
 switch ≤ 150 ms, RSS ≤ 300 MB for SPX alone and ≤ 400 MB for SPX + SPY + QQQ + NDX (≈ 40 k
@@ -30,9 +34,9 @@ import resource
 import statistics
 import sys
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from textual import events
 
@@ -107,12 +111,44 @@ def pct(values: list[float], q: float) -> float | None:
     return ordered[idx]
 
 
-async def probe(lateness: list[float], stop: asyncio.Event, period: float = 0.01) -> None:
+async def probe(
+    lateness: list[float], when: list[float], stop: asyncio.Event, period: float = 0.01
+) -> None:
     loop = asyncio.get_running_loop()
     while not stop.is_set():
         t0 = loop.time()
         await asyncio.sleep(period)
         lateness.append(loop.time() - t0 - period)
+        when.append(t0)
+
+
+#: a tab switch is done when the new ticker's chart shows data at most this much older than
+#: the watchlist's clock at the press (the tickers off screen are sampled once a second)
+CURRENT: Final = timedelta(seconds=2)
+
+
+def current(as_of: datetime | None, clock: datetime | None) -> bool:
+    return as_of is not None and (clock is None or as_of >= clock - CURRENT)
+
+
+def halves(times: list[float], values: list[float], seconds: float) -> tuple[float, float] | None:
+    """The p95 of ``values`` (ms) in the first and in the last fifth of the run."""
+    early = [v * 1000 for t, v in zip(times, values, strict=True) if t < seconds / 5]
+    late = [v * 1000 for t, v in zip(times, values, strict=True) if t >= seconds * 4 / 5]
+    if not early or not late:
+        return None
+    return round(pct(early, 0.95) or 0.0, 1), round(pct(late, 0.95) or 0.0, 1)
+
+
+def fifths_max(times: list[float], values: list[float]) -> tuple[float, float] | None:
+    """The largest of ``values`` (ms) in the first and in the last fifth of the run."""
+    if len(times) < 5:
+        return None
+    lo, hi = times[0], times[-1]
+    span = hi - lo
+    early = [v for t, v in zip(times, values, strict=True) if t - lo < span / 5]
+    late = [v for t, v in zip(times, values, strict=True) if t - lo >= span * 4 / 5]
+    return round(max(early) * 1000, 1), round(max(late) * 1000, 1)
 
 
 def all_events(app: GexApp) -> int:
@@ -127,9 +163,12 @@ async def run(
     app = GexApp(feed, tickers, settings=Settings(redraw_hz=5.0))
     latencies: list[float] = []
     tab_latencies: list[float] = []
+    tab_first: list[float] = []  # until any picture of the new ticker (maybe older data)
+    tab_times: list[float] = []
     per_key: dict[str, list[float]] = {}
     pilot_latencies: list[float] = []
     lateness: list[float] = []
+    late_at: list[float] = []  # loop.time() of each probe
     stop = asyncio.Event()
     async with app.run_test(size=size) as pilot:
         chart = app.query_one(StrikeChart)
@@ -153,7 +192,7 @@ async def run(
         book = app.book
         assert book is not None
         rss_start = rss_mb()
-        probe_task = asyncio.create_task(probe(lateness, stop))
+        probe_task = asyncio.create_task(probe(lateness, late_at, stop))
         cpu_main0, cpu_all0 = time.thread_time(), time.process_time()
         ev0, snaps0 = all_events(app), app.snapshots_computed
         frames0, paints0 = app.frames, app.chart_paints
@@ -161,17 +200,30 @@ async def run(
         next_key = t0 + key_interval
         k = 0
         presses = 0
+        rss_fifths: list[float] = []  # RSS at the end of each fifth of the run
         while time.perf_counter() - t0 < seconds:
+            if time.perf_counter() - t0 >= (len(rss_fifths) + 1) * seconds / 5:
+                rss_fifths.append(round(rss_mb(), 1))
             if time.perf_counter() >= next_key and len(app.tickers) > 1 and presses % 4 == 3:
                 presses += 1  # every fourth press is a tab (the view keys keep their cycle)
                 t_tab = time.perf_counter()
                 was = app.ticker
+                clock = app.monitor.market_clock
                 send_key(app, "tab")
-                while app.ticker == was or chart.painted != app.view_state:
+                first = None
+                while not (
+                    app.ticker != was
+                    and chart.painted == app.view_state
+                    and current(chart.painted_as_of, clock)
+                ):
+                    if first is None and app.ticker != was and chart.painted == app.view_state:
+                        first = time.perf_counter() - t_tab
                     await asyncio.sleep(0.001)
                     if time.perf_counter() - t_tab > 5:
                         break
                 tab_latencies.append(time.perf_counter() - t_tab)
+                tab_first.append(first if first is not None else tab_latencies[-1])
+                tab_times.append(t_tab - t0)
                 next_key = time.perf_counter() + key_interval
             elif time.perf_counter() >= next_key:
                 key = KEYS[k % len(KEYS)]
@@ -236,17 +288,24 @@ async def run(
             else None
         ),
         "tab_switch_ms_max": round(max(tab_latencies) * 1000, 1) if tab_latencies else None,
+        "tab_switch_ms_p95_first_vs_last_fifth": halves(tab_times, tab_latencies, elapsed),
+        "tab_first_picture_ms_p95": (
+            round((pct([x * 1000 for x in tab_first], 0.95) or 0.0), 1) if tab_first else None
+        ),
         "pilot_press_roundtrip_ms_p50": (
             round(statistics.median(pilot_latencies) * 1000, 1) if pilot_latencies else None
         ),
         "loop_block_ms_max": round(max(late_ms), 1) if late_ms else None,
         "loop_block_ms_p99": round(pct(late_ms, 0.99) or 0.0, 1) if late_ms else None,
+        "loop_block_ms_max_first_vs_last_fifth": fifths_max(late_at, lateness),
         "loop_thread_cpu_pct": round(cpu_main / elapsed * 100, 1),
         "process_cpu_pct": round(cpu_all / elapsed * 100, 1),
         "machine_load_avg_1m": round(os.getloadavg()[0], 2),
         "cpus": os.cpu_count(),
         "rss_mb": round(rss_now, 1),
         "rss_growth_mb": round(rss_now - rss_start, 1),
+        # warm-up (histories, caches, allocator arenas) vs growth: flat after the first fifths
+        "rss_mb_start_and_by_fifth": [round(rss_start, 1), *rss_fifths[:4], round(rss_now, 1)],
         "peak_rss_mb": round(peak_rss_mb(), 1),
         "budgets": {
             "frames_per_second": ">= 4",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from gextui.settings import Settings
 from gextui.ui.app import GexApp
-from gextui.ui.widgets import OverviewTable, StatusLine
+from gextui.ui.widgets import OverviewTable, StatusLine, StrikeChart
 
 from .fakes import FakeFeed
 from .helpers import frozen_clock, settle, text_of
@@ -34,6 +34,28 @@ async def test_tab_switch_shows_the_current_book_and_the_clock_never_goes_back()
             assert info.as_of == app.monitor.market_clock
             clocks.append(info.as_of)
         assert clocks == sorted(clocks)
+
+
+async def test_tab_switch_paints_the_observed_view_at_once_without_computing() -> None:
+    """A ticker off screen is observed as a whole view: the tab switch paints it (current: its
+    book's own event time) with no exposure computed for the switch."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        chart = app.query_one(StrikeChart)
+        for _ in range(40):  # the others observed too (their books are complete)
+            if all(app.monitor.last_view(t, "all") is not None for t in app.tickers):
+                break
+            await pilot.pause(0.02)
+        assert app.monitor.last_view("SPY", "all") is not None
+        computed = app.monitor.snapshots_computed
+        await pilot.press("tab")
+        await settle(pilot, app)
+        book = app.book
+        assert app.ticker == "SPY" and book is not None
+        assert chart.painted == app.view_state
+        assert chart.painted_as_of == book.as_of
+        assert app.monitor.snapshots_computed == computed  # shown from the observation
 
 
 async def test_overview_lists_every_ticker_and_opens_one() -> None:

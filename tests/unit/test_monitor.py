@@ -277,3 +277,27 @@ async def test_events_per_second_from_arrival_times() -> None:
         assert monitor.events_per_second("SPX") == pytest.approx((sent - first) / 1.0)
         clock.now += 30.0
         assert monitor.status("SPX").stale_for == pytest.approx(30.5)
+
+
+async def test_a_ticker_off_screen_has_a_whole_current_view_for_a_tab_switch() -> None:
+    """The observation of a ticker off screen is a whole view at the alerts' selection (the
+    expiry bar's dates too): a tab switch shows it at once, and :meth:`view` takes it without
+    computing again while the book did not move."""
+    feed = FakeFeed(batches=3)
+    monitor = Monitor(feed, ["SPX", "SPY"], clock=Clock())
+    async with running(monitor):
+        await until(lambda: all((b := monitor.book(t)) and b.version == 3 for t in ("SPX", "SPY")))
+        await monitor.view("SPX", "all")  # SPX on screen
+        assert monitor.last_view("SPY", "all") is None  # SPY never shown nor observed yet
+        await monitor.observe(eager=("SPX",))
+        seen = monitor.last_view("SPY", "all")
+        assert seen is not None and seen.version == 3 and seen.ticker == "SPY"
+        book = monitor.book("SPY")
+        assert book is not None
+        want = compute_exposure(book.copy(), "all")
+        assert seen.snapshot.net_gex == pytest.approx(want.net_gex, rel=1e-12)
+        assert seen.expirations  # the expiry bar's dates come with it
+        assert monitor.last_view("SPY", "0dte") is None  # only the alerts' selection
+        n = monitor.snapshots_computed
+        shown = await monitor.view("SPY", "all")  # the tab switch's step
+        assert shown is seen and monitor.snapshots_computed == n

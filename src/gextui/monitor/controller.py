@@ -148,7 +148,10 @@ class _Watched:
     observed: tuple[int, int] = (0, -1)  # (book id, version) last sampled into the history
     observed_at: float = -math.inf
     latest: ExposureSnapshot | None = None  # at the alerts' selection (overview, history)
-    view: ViewResult | None = None
+    view: ViewResult | None = None  # the screen's last result (kept while paused)
+    #: the last full result at the alerts' selection from :meth:`Monitor.observe` (a ticker
+    #: off screen): a tab switch shows it at once, ≤ ``observe_every`` seconds old
+    observed_view: ViewResult | None = None
     seeked: asyncio.Event = field(default_factory=asyncio.Event)
     history_gen: int = 0
     history_task: asyncio.Task[None] | None = None
@@ -160,6 +163,28 @@ class _Watched:
     added: bool = False  # added while running (``t``): a failed open takes the tab away
     previous: tuple[date, ExposureSnapshot] | None = None  # the last session's close
     previous_for: date | None = None  # the trading date it was looked up for
+
+
+def _view_result(name: str, book_id: int, frozen: ChainBook, expiry: str) -> ViewResult:
+    """The exposure of a frozen book at ``expiry`` with the live expirations and, when one
+    expires today, the 0DTE levels (in a thread)."""
+    snap = compute_exposure(frozen, expiry)
+    live = live_expirations(frozen, snap.as_of)
+    zero_dte = None
+    today = ny_date(snap.as_of) if snap.as_of is not None else None
+    if today is not None and live and live[0] == today:
+        zero_dte = snap if expiry == "0dte" else compute_exposure(frozen, "0dte")
+    return ViewResult(name, expiry, book_id, frozen.version, snap, tuple(live), zero_dte)
+
+
+def _newer(held: ViewResult, other: ViewResult) -> bool:
+    """Whether ``held`` is of a later version of the same book and selection than ``other``
+    (two computations that overlapped finish in either order)."""
+    return (
+        held.book_id == other.book_id
+        and held.expiry == other.expiry
+        and held.version > other.version
+    )
 
 
 class Monitor:
@@ -247,19 +272,19 @@ class Monitor:
         return w.latest if w is not None else None
 
     def last_view(self, name: str, expiry: str) -> ViewResult | None:
-        """The last :meth:`view` result of ``name`` at ``expiry`` (None: none yet, or the
-        book was reset since)."""
+        """The newest result of ``name`` at ``expiry``: the last :meth:`view`, or the last
+        observation of a ticker off screen (at the alerts' selection), whichever saw the later
+        book version (None: none yet, or the book was reset since). A tab switch shows it at
+        once, while the step it starts brings it up to date."""
         w = self._watched.get(name)
-        v = w.view if w is not None else None
-        if (
-            v is None
-            or w is None
-            or w.book is None
-            or v.book_id != id(w.book)
-            or v.expiry != expiry
-        ):
+        if w is None or w.book is None:
             return None
-        return v
+        found = [
+            v
+            for v in (w.view, w.observed_view)
+            if v is not None and v.book_id == id(w.book) and v.expiry == expiry
+        ]
+        return max(found, key=lambda v: v.version) if found else None
 
     def previous(self, name: str) -> tuple[date, ExposureSnapshot] | None:
         """The closing levels of ``name``'s previous recorded session (None: none found)."""
@@ -483,6 +508,7 @@ class Monitor:
         w.warming = True
         w.latest = None
         w.view = None
+        w.observed_view = None
         w.observed = (0, -1)
         w.strikes.clear()
 
@@ -534,25 +560,23 @@ class Monitor:
             w.reset_pending or paused or (last is not None and last.version == book.version)
         ):
             return last
+        newest = self.last_view(name, expiry)
+        if newest is not None and (newest.version == book.version or paused or w.reset_pending):
+            w.view = newest  # observed off screen at this version already (or paused on it)
+            return newest
         watched = self.levels.rules.expiry
 
-        def job() -> tuple[
-            ExposureSnapshot, list[date], ExposureSnapshot, ExposureSnapshot | None, int
-        ]:
+        def job() -> tuple[ViewResult, ExposureSnapshot]:
             frozen = self._frozen(w, book)
-            snap = compute_exposure(frozen, expiry)
+            result = _view_result(name, id(book), frozen, expiry)
+            snap = result.snapshot
             alert_snap = snap if watched == expiry else compute_exposure(frozen, watched)
-            live = live_expirations(frozen, snap.as_of)
-            zero_dte = None
-            today = ny_date(snap.as_of) if snap.as_of is not None else None
-            if today is not None and live and live[0] == today:
-                zero_dte = snap if expiry == "0dte" else compute_exposure(frozen, "0dte")
-            return snap, live, alert_snap, zero_dte, frozen.version
+            return result, alert_snap
 
-        snap, live, alert_snap, zero_dte, version = await asyncio.to_thread(job)
+        result, alert_snap = await asyncio.to_thread(job)
+        snap, version = result.snapshot, result.version
         self.snapshots_computed += 1
-        result = ViewResult(name, expiry, id(book), version, snap, tuple(live), zero_dte)
-        if w.book is book:
+        if w.book is book and (w.view is None or not _newer(w.view, result)):
             w.view = result
             if snap.as_of is not None:
                 self._look_up_previous(w, ny_date(snap.as_of))
@@ -586,22 +610,26 @@ class Monitor:
                 if interrupt is not None and interrupt():
                     return
 
-            def job(w: _Watched = w, book: ChainBook = book) -> tuple[ExposureSnapshot, int]:
-                frozen = self._frozen(w, book)
-                return compute_exposure(frozen, selection), frozen.version
+            def job(w: _Watched = w, book: ChainBook = book) -> ViewResult:
+                # the whole view (the expiry bar's dates, the 0DTE levels) at the alerts'
+                # selection: the screen shows it at once on a tab switch
+                return _view_result(w.name, id(book), self._frozen(w, book), selection)
 
             try:
-                snap, version = await asyncio.to_thread(job)
+                result = await asyncio.to_thread(job)
             except ExpirySelectionError:
                 continue  # the alerts' selection was checked when the settings were read
             if w.book is book:
-                self._observe(w, snap, id(book), version)
+                if w.observed_view is None or not _newer(w.observed_view, result):
+                    w.observed_view = result
+                self._observe(w, result.snapshot, id(book), result.version)
 
     def _observe(self, w: _Watched, snap: ExposureSnapshot, book_id: int, version: int) -> None:
         """Sample ``snap`` into the history of its ticker and queue the alerts it raises,
         once the chain has filled in (see :data:`WARMUP_STEP`)."""
-        if w.observed == (book_id, version) or w.reset_pending:
-            return
+        seen_id, seen_version = w.observed
+        if w.reset_pending or (seen_id == book_id and seen_version >= version):
+            return  # sampled already, or an older version finished after a newer one
         w.observed = (book_id, version)
         w.observed_at = self._clock()
         w.latest = snap

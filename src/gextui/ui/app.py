@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import gc
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -58,13 +57,13 @@ from gextui.report import levels_rows
 from gextui.settings import METRICS, Colors, KeySpec, Settings, check_keymap
 from gextui.store.previous import previous_close
 from gextui.store.schema import data_dir
+from gextui.ui import gc_policy
 from gextui.ui.alerts_panel import AlertsPanel
 from gextui.ui.change_view import next_window
 from gextui.ui.chart import (
     BarData,
     bar_data,
     bar_rows,
-    collect_plotext_garbage,
     profile_key,
     render_bars,
     render_profile,
@@ -127,7 +126,6 @@ def _render_job(
     if job.profile_size is not None and profile_needed:
         prof = render_profile(job.snapshot, *job.profile_size, job.colors)
         out_prof = (prof, text_to_strips(prof, job.profile_size[0]))
-    collect_plotext_garbage()
     return out_bars, out_prof
 
 
@@ -280,7 +278,7 @@ class GexApp(App[None]):
         check_keymap(self.settings.keys, self.keymap_specs())
         self._keymap = dict(self.settings.keys)
         self._chart_error = False
-        self._gc_frozen = False
+        self._gc_previous: tuple[int, ...] | None = None  # the GC thresholds before settle()
         self._shown_bars_key: tuple[object, ...] = ()
         self._shown_prof_key: tuple[object, ...] | None = None
         self._chart_pending: tuple[object, ...] | None = None
@@ -337,6 +335,9 @@ class GexApp(App[None]):
         self.workers.cancel_group(self, "feed")
         with contextlib.suppress(Exception):
             await self.feed.aclose()
+        if self._gc_previous is not None:
+            gc_policy.restore(self._gc_previous)
+            self._gc_previous = None
 
     def on_resize(self) -> None:
         self.call_after_refresh(self._redraw)
@@ -503,17 +504,23 @@ class GexApp(App[None]):
                 except Exception as exc:
                     self._error = f"exposure error: {exc!r}"
                     self.notify(f"{exc!r}", title="exposure computation failed", severity="error")
+                # the screen first: the other tickers' samples come after it is painted
+                self.post_message(SnapshotReady(result))
+                if self._view_moved(ticker, expiry):
+                    continue  # a tab or expiry switch meanwhile: that view next, samples later
+                observed = self.monitor.observations
                 try:
-                    # the other tickers' samples yield to a tab or expiry switch: the new
-                    # view first, their samples at the next step
+                    # the other tickers' samples yield to a tab or expiry switch too
                     await self.monitor.observe(
                         eager=(ticker,),
                         interrupt=functools.partial(self._view_moved, ticker, expiry),
                     )
                 except Exception as exc:
                     self.log.error(f"observation failed: {exc!r}")
-                self.post_message(SnapshotReady(result))
-                if not self._step_wanted:
+                if self.monitor.observations != observed:
+                    # new samples (history, overview rows) and maybe alerts to show
+                    self.post_message(SnapshotReady(result))
+                if not self._step_wanted and not self._view_moved(ticker, expiry):
                     break
         finally:
             self._step_running = False
@@ -768,7 +775,7 @@ class GexApp(App[None]):
             if chart.text.plain != msg or chart.painted:
                 chart.show(Text(msg, style="dim"))
                 self._frame_dirty = True
-            chart.painted = ()
+            chart.painted, chart.painted_as_of = (), None
             self._requested_key = ()
             self._shown_bars_key = ()
             return
@@ -830,8 +837,9 @@ class GexApp(App[None]):
         key = (visual, pvisual, view, (size.width, size.height), psize, colors)
         if key == self._requested_key:
             idle = not self.render_loop.pending("chart") and self._chart_pending is None
-            if chart.painted != view and idle:
-                chart.painted = view  # the same picture is already on screen
+            if (chart.painted, chart.painted_as_of) != (view, snap.as_of) and idle:
+                # the same picture is already on screen: it shows this snapshot too
+                chart.painted, chart.painted_as_of = view, snap.as_of
             return
         self._requested_key = key
         self._frame_dirty = True
@@ -899,7 +907,7 @@ class GexApp(App[None]):
         key = (*key, view)
         if key == self._requested_key:
             if chart.painted != view and self.chart_idle:
-                chart.painted = view
+                chart.painted, chart.painted_as_of = view, snap.as_of
             return
         self._requested_key = key
         self._chart_pending = key
@@ -908,7 +916,7 @@ class GexApp(App[None]):
             if self._chart_pending == key:
                 self._chart_pending = None
             chart.show(*result)
-            chart.painted = view
+            chart.painted, chart.painted_as_of = view, snap.as_of
             self._shown_bars_key = ()
             self.chart_paints += 1
 
@@ -934,19 +942,15 @@ class GexApp(App[None]):
             if bars is not None:
                 chart.show(*bars)
                 self._shown_bars_key = job.bars_key
-            chart.painted = job.view
+            chart.painted, chart.painted_as_of = job.view, job.snapshot.as_of
             if prof is not None:
                 pchart.show(*prof)
                 self._shown_prof_key = job.profile_key
             if job.profile_key is not None:
                 pchart.painted = job.view
         self.chart_paints += 1
-        if not self._gc_frozen:
-            # everything alive now (Textual, polars, the chains) lives as long as the app:
-            # keep it out of the cyclic GC, whose full passes otherwise stall the loop for
-            # 50–150 ms on a 22 k-contract chain
-            self._gc_frozen = True
-            gc.freeze()
+        if self._gc_previous is None:
+            self._gc_previous = gc_policy.settle()  # see gc_policy: short GC passes
 
     def _chart_failed(self, exc: BaseException) -> None:
         self.log.error(f"chart failed: {exc!r}")
@@ -963,7 +967,7 @@ class GexApp(App[None]):
         # step started below brings it up to date
         self._snapshot = None
         self._live_exps = []
-        w_view = self.monitor.last_view(new, self.expiry)
+        w_view = self.monitor.last_view(new, self.view_expiry)
         if w_view is not None:
             self._snapshot = w_view.snapshot
             self._live_exps = list(w_view.expirations)

@@ -16,7 +16,6 @@ negative left. The strike labels carry tags that read without colour:
 
 from __future__ import annotations
 
-import gc
 import math
 import threading
 from collections.abc import Callable, Mapping
@@ -42,7 +41,6 @@ METRIC_UNITS: Final = {
     "cex": "per day",
 }
 _LOCK: Final = threading.Lock()
-_RENDERS = 0
 _FRAME_ROWS: Final = 3  # plotext frame without a title: top border, bottom border, x labels
 Array = npt.NDArray[np.float64]
 
@@ -473,20 +471,6 @@ def _plain_figure(width: int, height: int) -> object:
 def bar_rows(height: int) -> int:
     """How many rows (strike rows, level lines, notes) fit above the value axis."""
     return max(height - 1, 1)
-
-
-def collect_plotext_garbage() -> None:
-    """Free the plotext objects of the last render *in the calling (chart) thread*.
-
-    plotext 6 talks to its C kernel through ctypes, and its objects free their C side in
-    ``__del__``; every such call releases the GIL. When the cyclic GC finds them on the event
-    loop thread while the chart thread runs, each ``__del__`` waits for the GIL and one GC
-    pass stalls the loop for 50–150 ms. Collecting right after a render, in the chart thread,
-    finalises them there instead (young generations every time; everything every 4th call,
-    for the plotext objects that had aged into the old generation)."""
-    global _RENDERS
-    _RENDERS += 1
-    gc.collect(2 if _RENDERS % 4 == 0 else 1)
 
 
 def render_bars(data: BarData, width: int, height: int, colors: Colors) -> Text:

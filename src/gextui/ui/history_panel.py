@@ -43,7 +43,7 @@ from gextui.formats import scale_for
 from gextui.formats import strike as fmt_wall
 from gextui.settings import Colors
 from gextui.ui.chart import _LOCK as PLOT_LOCK
-from gextui.ui.chart import collect_plotext_garbage, plot_text
+from gextui.ui.chart import plot_text
 from gextui.ui.render_loop import RenderLoop
 from gextui.ui.widgets import StripChart, text_to_strips
 
@@ -558,7 +558,6 @@ def render_job(job: HistoryJob) -> tuple[Text, list[Strip]]:
         frame, job.width, job.height, job.colors, ticker=job.ticker, sample_every=job.sample_every
     )
     strips = text_to_strips(text, job.width)
-    collect_plotext_garbage()
     return text, strips
 
 

@@ -488,7 +488,8 @@ class StripChart(Widget):
     """A chart drawn from pre-rendered strips (Textual's line API): the text is rendered to
     strips off the event loop, and painting only crops them."""
 
-    painted: tuple[object, ...] = ()
+    painted: tuple[object, ...] = ()  # the app's view state the picture shows
+    painted_as_of: datetime | None = None  # the event time of the data it was drawn from
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
