@@ -34,6 +34,7 @@ import resource
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
@@ -131,24 +132,23 @@ def current(as_of: datetime | None, clock: datetime | None) -> bool:
     return as_of is not None and (clock is None or as_of >= clock - CURRENT)
 
 
-def halves(times: list[float], values: list[float], seconds: float) -> tuple[float, float] | None:
-    """The p95 of ``values`` (ms) in the first and in the last fifth of the run."""
-    early = [v * 1000 for t, v in zip(times, values, strict=True) if t < seconds / 5]
-    late = [v * 1000 for t, v in zip(times, values, strict=True) if t >= seconds * 4 / 5]
-    if not early or not late:
-        return None
-    return round(pct(early, 0.95) or 0.0, 1), round(pct(late, 0.95) or 0.0, 1)
-
-
-def fifths_max(times: list[float], values: list[float]) -> tuple[float, float] | None:
-    """The largest of ``values`` (ms) in the first and in the last fifth of the run."""
+def first_and_last_fifth(
+    times: list[float], values: list[float], summary: Callable[[list[float]], float]
+) -> tuple[float, float] | None:
+    """``summary`` of ``values`` (seconds, shown in ms) in the first and in the last fifth of
+    the span of ``times``."""
     if len(times) < 5:
         return None
-    lo, hi = times[0], times[-1]
-    span = hi - lo
-    early = [v for t, v in zip(times, values, strict=True) if t - lo < span / 5]
-    late = [v for t, v in zip(times, values, strict=True) if t - lo >= span * 4 / 5]
-    return round(max(early) * 1000, 1), round(max(late) * 1000, 1)
+    lo, span = times[0], times[-1] - times[0]
+    early = [v * 1000 for t, v in zip(times, values, strict=True) if t - lo < span / 5]
+    late = [v * 1000 for t, v in zip(times, values, strict=True) if t - lo >= span * 4 / 5]
+    if not early or not late:
+        return None
+    return round(summary(early), 1), round(summary(late), 1)
+
+
+def p95(values: list[float]) -> float:
+    return pct(values, 0.95) or 0.0
 
 
 def all_events(app: GexApp) -> int:
@@ -288,7 +288,9 @@ async def run(
             else None
         ),
         "tab_switch_ms_max": round(max(tab_latencies) * 1000, 1) if tab_latencies else None,
-        "tab_switch_ms_p95_first_vs_last_fifth": halves(tab_times, tab_latencies, elapsed),
+        "tab_switch_ms_p95_first_vs_last_fifth": first_and_last_fifth(
+            tab_times, tab_latencies, p95
+        ),
         "tab_first_picture_ms_p95": (
             round((pct([x * 1000 for x in tab_first], 0.95) or 0.0), 1) if tab_first else None
         ),
@@ -297,7 +299,7 @@ async def run(
         ),
         "loop_block_ms_max": round(max(late_ms), 1) if late_ms else None,
         "loop_block_ms_p99": round(pct(late_ms, 0.99) or 0.0, 1) if late_ms else None,
-        "loop_block_ms_max_first_vs_last_fifth": fifths_max(late_at, lateness),
+        "loop_block_ms_max_first_vs_last_fifth": first_and_last_fifth(late_at, lateness, max),
         "loop_thread_cpu_pct": round(cpu_main / elapsed * 100, 1),
         "process_cpu_pct": round(cpu_all / elapsed * 100, 1),
         "machine_load_avg_1m": round(os.getloadavg()[0], 2),
