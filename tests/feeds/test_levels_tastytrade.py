@@ -23,18 +23,25 @@ FeedFactory = Callable[..., TastytradeFeed]
 
 async def record_a_few_seconds(fake: FakeTastytrade, feed: TastytradeFeed, root: Path) -> int:
     """Stream SPX into a recording while the fake moves spot and greeks every 0.2 s, until
-    the recording spans at least 4 whole seconds of event time."""
+    the recording spans at least 4 whole seconds of event time after the chain's greeks are
+    in (on a loaded machine the subscription's first frames may take a while)."""
     rec_feed = RecordingFeed(feed, root)
     session = await rec_feed.open("SPX")
     options = sorted(i["streamer-symbol"] for i in fake.chains["SPX"])
     batches = 0
     first = None
+    book = session.chain.new_book()
 
     async def consume() -> None:
         nonlocal batches, first
         async for batch in session.events():
             batches += 1
-            first = first or batch.time
+            book.apply(batch)
+            with_greeks, _, total = book.coverage()
+            if first is None and with_greeks >= 0.9 * total:
+                first = batch.time
+            if first is None:
+                continue
             if (batch.time - first).total_seconds() >= 4.2:
                 return
 
@@ -72,7 +79,9 @@ async def test_levels_equal_snapshots(
     series = await asyncio.to_thread(levels.level_series, tasks)
     assert series.height >= 3
     assert series["spot"].n_unique() >= 3  # the spot moved between samples
-    assert series["net_gex"].is_not_null().all() and series["coverage"].min() > 0.9
+    assert series["net_gex"].is_not_null().all()
+    # samples before the subscription's greeks were in may show less; 4 s after are whole
+    assert (series["coverage"] > 0.9).sum() >= 3
     for row in series.iter_rows(named=True):
         at = row["time"].astimezone(NEW_YORK).strftime("%Y-%m-%d %H:%M:%S")
         code, out, err = await asyncio.to_thread(
