@@ -8,7 +8,10 @@ plus trades: ≈ 20 k events/s, paced in real time) for ``--seconds`` seconds, w
 * every ``--key-interval`` seconds a view key is pressed (g, v, o, +, -, ], [, f, and the views
   x, d, D, m) and the
   time until the chart on screen shows the new view is measured (key-to-screen latency);
-* redraws are counted (chart repaints and exposure recomputations per second).
+* redraws are counted (chart repaints and exposure recomputations per second);
+* a thread sleeps 2 ms at a time and records how late it wakes: waiting for the GIL (or a
+  CPU), which is what the chart's render thread waits for too (``gil_wait_ms_*``); the
+  renders' wall-clock time is printed beside their CPU time (``render_*_ms_p95``).
 
 * with several ``--tickers`` (the whole watchlist streams at once), every fourth key is a
   ``tab``: the time until the next ticker's chart is on screen showing *current* data — at
@@ -37,6 +40,7 @@ import os
 import resource
 import statistics
 import sys
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -125,6 +129,14 @@ async def probe(
         await asyncio.sleep(period)
         lateness.append(loop.time() - t0 - period)
         when.append(t0)
+
+
+def gil_probe(lateness: list[float], stop: threading.Event, period: float = 0.002) -> None:
+    """In a thread: how late a 2 ms sleep wakes (the wait for the GIL, or for a CPU)."""
+    while not stop.is_set():
+        t0 = time.perf_counter()
+        time.sleep(period)
+        lateness.append(time.perf_counter() - t0 - period)
 
 
 #: a tab switch is done when the new ticker's chart shows data at most this much older than
@@ -240,6 +252,11 @@ async def run(
         assert book is not None
         rss_start = rss_mb()
         probe_task = asyncio.create_task(probe(lateness, late_at, stop))
+        gil_late: list[float] = []
+        gil_stop = threading.Event()
+        gil_thread = threading.Thread(target=gil_probe, args=(gil_late, gil_stop), daemon=True)
+        gil_thread.start()
+        renders0 = app.render_loop.renders
         cpu_main0, cpu_all0 = time.thread_time(), time.process_time()
         ev0, snaps0 = all_events(app), app.snapshots_computed
         frames0, paints0 = app.frames, app.chart_paints
@@ -299,6 +316,10 @@ async def run(
         cpu_all = time.process_time() - cpu_all0
         stop.set()
         await probe_task
+        gil_stop.set()
+        gil_thread.join()
+        n_renders = app.render_loop.renders - renders0
+        timings = list(app.render_loop.timings)[-n_renders:] if n_renders else []
         events = all_events(app) - ev0
         contracts_all = sum(len(b) for t in app.tickers if (b := app.monitor.book(t)) is not None)
         paints = app.chart_paints - paints0
@@ -348,6 +369,10 @@ async def run(
         "loop_block_ms_max": round(max(late_ms), 1) if late_ms else None,
         "loop_block_ms_p99": round(pct(late_ms, 0.99) or 0.0, 1) if late_ms else None,
         "loop_block_ms_max_first_vs_last_fifth": first_and_last_fifth(late_at, lateness, max),
+        "gil_wait_ms_p50": round(pct([x * 1000 for x in gil_late], 0.5) or 0.0, 2),
+        "gil_wait_ms_p99": round(pct([x * 1000 for x in gil_late], 0.99) or 0.0, 1),
+        "render_wall_ms_p95": round(p95([w for w, _ in timings]) * 1000, 1),
+        "render_cpu_ms_p95": round(p95([c for _, c in timings]) * 1000, 1),
         "loop_thread_cpu_pct": round(cpu_main / elapsed * 100, 1),
         "process_cpu_pct": round(cpu_all / elapsed * 100, 1),
         "machine_load_avg_1m": round(os.getloadavg()[0], 2),

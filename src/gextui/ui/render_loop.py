@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
@@ -20,6 +21,15 @@ from typing import Any, Final
 from textual.dom import DOMNode
 
 PAUSE_MAX: Final = 0.5
+#: how many of the last renders' timings are kept (:attr:`RenderLoop.timings`)
+TIMINGS_KEPT: Final = 4096
+
+
+def _timed(render: Callable[[], Any]) -> tuple[Any, float, float]:
+    """``render()`` and its wall-clock and thread CPU seconds (in the render thread)."""
+    wall, cpu = time.perf_counter(), time.thread_time()
+    result = render()
+    return result, time.perf_counter() - wall, time.thread_time() - cpu
 
 
 @dataclass(slots=True)
@@ -39,6 +49,9 @@ class RenderLoop:
         self._jobs: dict[str, _Job] = {}
         self._running = False
         self.renders = 0  # for tests and the bench
+        #: (wall, CPU) seconds of the last renders: a picture that waits for the GIL or a CPU
+        #: behind other work shows a wall time well above its CPU time (for the bench)
+        self.timings: deque[tuple[float, float]] = deque(maxlen=TIMINGS_KEPT)
 
     @property
     def busy(self) -> bool:
@@ -71,11 +84,12 @@ class RenderLoop:
                 job = self._jobs.pop(slot)
                 started = time.perf_counter()
                 try:
-                    result = await asyncio.to_thread(job.render)
+                    result, wall, cpu = await asyncio.to_thread(_timed, job.render)
                 except Exception as exc:
                     if job.failed is not None:
                         job.failed(exc)
                     continue
+                self.timings.append((wall, cpu))
                 job.done(result)
                 self.renders += 1
                 if job.pause_factor > 0 and self._jobs:
