@@ -330,6 +330,7 @@ async def run(
     await feed.aclose()
     ms = [x * 1000 for x in latencies]
     late_ms = [x * 1000 for x in lateness]
+    gil_ms = [x * 1000 for x in gil_late]
     return {
         "bench": "ui",
         "terminal": f"{size[0]}x{size[1]}",
@@ -369,8 +370,8 @@ async def run(
         "loop_block_ms_max": round(max(late_ms), 1) if late_ms else None,
         "loop_block_ms_p99": round(pct(late_ms, 0.99) or 0.0, 1) if late_ms else None,
         "loop_block_ms_max_first_vs_last_fifth": first_and_last_fifth(late_at, lateness, max),
-        "gil_wait_ms_p50": round(pct([x * 1000 for x in gil_late], 0.5) or 0.0, 2),
-        "gil_wait_ms_p99": round(pct([x * 1000 for x in gil_late], 0.99) or 0.0, 1),
+        "gil_wait_ms_p50": round(pct(gil_ms, 0.5) or 0.0, 2),
+        "gil_wait_ms_p99": round(pct(gil_ms, 0.99) or 0.0, 1),
         "render_wall_ms_p95": round(p95([w for w, _ in timings]) * 1000, 1),
         "render_cpu_ms_p95": round(p95([c for _, c in timings]) * 1000, 1),
         "loop_thread_cpu_pct": round(cpu_main / elapsed * 100, 1),
