@@ -47,6 +47,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
+import numpy as np
 from textual import events
 
 from gextui.core.expiry import NEW_YORK
@@ -120,18 +121,67 @@ def pct(values: list[float], q: float) -> float | None:
     return ordered[idx]
 
 
+class Samples:
+    """A fixed buffer of float64 samples, allocated and written once before the measured run
+    starts, so that the probes' own memory (a 2 ms probe takes ~900 k samples in 30 minutes:
+    ≈ 30 MB as a list of Python floats) is not counted as the app's RSS growth."""
+
+    def __init__(self, capacity: int) -> None:
+        self._data = np.empty(capacity, dtype=np.float64)
+        self._data.fill(0.0)  # touch every page now
+        self._n = 0
+        self.dropped = 0
+
+    def append(self, value: float) -> None:
+        if self._n < self._data.size:
+            self._data[self._n] = value
+            self._n += 1
+        else:
+            self.dropped += 1
+
+    def __len__(self) -> int:
+        return self._n
+
+    def values(self) -> list[float]:
+        return self._data[: self._n].tolist()
+
+
+#: a loop block at least this long is logged with the key pressed last (``loop_blocks_longest``)
+LOGGED_BLOCK: Final = 0.04
+
+
 async def probe(
-    lateness: list[float], when: list[float], stop: asyncio.Event, period: float = 0.01
+    lateness: Samples,
+    when: Samples,
+    stop: asyncio.Event,
+    blocks: list[tuple[float, float, str, float]],
+    last_key: list[Any],
+    period: float = 0.01,
 ) -> None:
+    """On the event loop: how late a 10 ms sleep wakes (the longest loop block). Blocks of
+    :data:`LOGGED_BLOCK` or more go to ``blocks`` as (seconds into the run, ms, the key pressed
+    last, ms from that press to the block's start)."""
     loop = asyncio.get_running_loop()
+    start = loop.time()
     while not stop.is_set():
         t0 = loop.time()
         await asyncio.sleep(period)
-        lateness.append(loop.time() - t0 - period)
+        late = loop.time() - t0 - period
+        lateness.append(late)
         when.append(t0)
+        if late >= LOGGED_BLOCK and len(blocks) < 200:
+            key, pressed = last_key
+            blocks.append(
+                (
+                    round(t0 - start, 1),
+                    round(late * 1000, 1),
+                    key,
+                    round((time.perf_counter() - pressed) * 1000 - late * 1000),
+                )
+            )
 
 
-def gil_probe(lateness: list[float], stop: threading.Event, period: float = 0.002) -> None:
+def gil_probe(lateness: Samples, stop: threading.Event, period: float = 0.002) -> None:
     """In a thread: how late a 2 ms sleep wakes (the wait for the GIL, or for a CPU)."""
     while not stop.is_set():
         t0 = time.perf_counter()
@@ -226,8 +276,12 @@ async def run(
     tab_times: list[float] = []
     per_key: dict[str, list[float]] = {}
     pilot_latencies: list[float] = []
-    lateness: list[float] = []
-    late_at: list[float] = []  # loop.time() of each probe
+    # the probes' buffers: one sample per 10 ms (loop) and per 2 ms (GIL) at most
+    lateness = Samples(int(seconds / 0.01) + 1000)
+    late_at = Samples(int(seconds / 0.01) + 1000)  # loop.time() of each probe
+    gil_late = Samples(int(seconds / 0.002) + 1000)
+    blocks: list[tuple[float, float, str, float]] = []
+    last_key: list[Any] = ["", time.perf_counter()]
     stop = asyncio.Event()
     async with app.run_test(size=size) as pilot:
         chart = app.query_one(StrikeChart)
@@ -251,8 +305,7 @@ async def run(
         book = app.book
         assert book is not None
         rss_start = rss_mb()
-        probe_task = asyncio.create_task(probe(lateness, late_at, stop))
-        gil_late: list[float] = []
+        probe_task = asyncio.create_task(probe(lateness, late_at, stop, blocks, last_key))
         gil_stop = threading.Event()
         gil_thread = threading.Thread(target=gil_probe, args=(gil_late, gil_stop), daemon=True)
         gil_thread.start()
@@ -273,6 +326,7 @@ async def run(
                 t_tab = time.perf_counter()
                 was = app.ticker
                 clock = app.monitor.market_clock
+                last_key[:] = ["tab", time.perf_counter()]
                 send_key(app, "tab")
                 first = None
                 while not (
@@ -294,6 +348,7 @@ async def run(
                 k += 1
                 presses += 1
                 t_key = time.perf_counter()
+                last_key[:] = [key, time.perf_counter()]
                 send_key(app, key)
                 # the key is handled when the view changes; the screen reflects it when the
                 # chart shows that view
@@ -305,6 +360,7 @@ async def run(
                 per_key.setdefault(key, []).append(latencies[-1])
                 if k % 4 == 0:  # now and then also the full Pilot round trip
                     t_pilot = time.perf_counter()
+                    last_key[:] = ["v (pilot)", time.perf_counter()]
                     await pilot.press("v")
                     while chart.painted != app.view_state:  # noqa: ASYNC110
                         await asyncio.sleep(0.001)
@@ -329,8 +385,8 @@ async def run(
         rss_now = rss_mb()
     await feed.aclose()
     ms = [x * 1000 for x in latencies]
-    late_ms = [x * 1000 for x in lateness]
-    gil_ms = [x * 1000 for x in gil_late]
+    late_ms = [x * 1000 for x in lateness.values()]
+    gil_ms = [x * 1000 for x in gil_late.values()]
     return {
         "bench": "ui",
         "terminal": f"{size[0]}x{size[1]}",
@@ -369,7 +425,12 @@ async def run(
         ),
         "loop_block_ms_max": round(max(late_ms), 1) if late_ms else None,
         "loop_block_ms_p99": round(pct(late_ms, 0.99) or 0.0, 1) if late_ms else None,
-        "loop_block_ms_max_first_vs_last_fifth": first_and_last_fifth(late_at, lateness, max),
+        "loop_blocks_over_40ms": len(blocks),
+        # (seconds into the run, ms, the key pressed last, ms since that press)
+        "loop_blocks_longest": sorted(blocks, key=lambda b: -b[1])[:8],
+        "loop_block_ms_max_first_vs_last_fifth": first_and_last_fifth(
+            late_at.values(), lateness.values(), max
+        ),
         "gil_wait_ms_p50": round(pct(gil_ms, 0.5) or 0.0, 2),
         "gil_wait_ms_p99": round(pct(gil_ms, 0.99) or 0.0, 1),
         "render_wall_ms_p95": round(p95([w for w, _ in timings]) * 1000, 1),
