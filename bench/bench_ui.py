@@ -130,7 +130,7 @@ class Samples:
         self._data = np.empty(capacity, dtype=np.float64)
         self._data.fill(0.0)  # touch every page now
         self._n = 0
-        self.dropped = 0
+        self.dropped = 0  # appends past the capacity (reported: none expected)
 
     def append(self, value: float) -> None:
         if self._n < self._data.size:
@@ -139,13 +139,13 @@ class Samples:
         else:
             self.dropped += 1
 
-    def __len__(self) -> int:
-        return self._n
-
     def values(self) -> list[float]:
         return self._data[: self._n].tolist()
 
 
+#: the probes' sleeps: the event loop's, and the GIL probe thread's (seconds)
+LOOP_PERIOD: Final = 0.01
+GIL_PERIOD: Final = 0.002
 #: a loop block at least this long is logged with the key pressed last (``loop_blocks_longest``)
 LOGGED_BLOCK: Final = 0.04
 
@@ -156,7 +156,7 @@ async def probe(
     stop: asyncio.Event,
     blocks: list[tuple[float, float, str, float]],
     last_key: list[Any],
-    period: float = 0.01,
+    period: float = LOOP_PERIOD,
 ) -> None:
     """On the event loop: how late a 10 ms sleep wakes (the longest loop block). Blocks of
     :data:`LOGGED_BLOCK` or more go to ``blocks`` as (seconds into the run, ms, the key pressed
@@ -181,7 +181,7 @@ async def probe(
             )
 
 
-def gil_probe(lateness: Samples, stop: threading.Event, period: float = 0.002) -> None:
+def gil_probe(lateness: Samples, stop: threading.Event, period: float = GIL_PERIOD) -> None:
     """In a thread: how late a 2 ms sleep wakes (the wait for the GIL, or for a CPU)."""
     while not stop.is_set():
         t0 = time.perf_counter()
@@ -276,10 +276,10 @@ async def run(
     tab_times: list[float] = []
     per_key: dict[str, list[float]] = {}
     pilot_latencies: list[float] = []
-    # the probes' buffers: one sample per 10 ms (loop) and per 2 ms (GIL) at most
-    lateness = Samples(int(seconds / 0.01) + 1000)
-    late_at = Samples(int(seconds / 0.01) + 1000)  # loop.time() of each probe
-    gil_late = Samples(int(seconds / 0.002) + 1000)
+    # the probes' buffers: at most one sample per sleep
+    lateness = Samples(int(seconds / LOOP_PERIOD) + 1000)
+    late_at = Samples(int(seconds / LOOP_PERIOD) + 1000)  # loop.time() of each probe
+    gil_late = Samples(int(seconds / GIL_PERIOD) + 1000)
     blocks: list[tuple[float, float, str, float]] = []
     last_key: list[Any] = ["", time.perf_counter()]
     stop = asyncio.Event()
@@ -326,7 +326,7 @@ async def run(
                 t_tab = time.perf_counter()
                 was = app.ticker
                 clock = app.monitor.market_clock
-                last_key[:] = ["tab", time.perf_counter()]
+                last_key[:] = ["tab", t_tab]
                 send_key(app, "tab")
                 first = None
                 while not (
@@ -348,7 +348,7 @@ async def run(
                 k += 1
                 presses += 1
                 t_key = time.perf_counter()
-                last_key[:] = [key, time.perf_counter()]
+                last_key[:] = [key, t_key]
                 send_key(app, key)
                 # the key is handled when the view changes; the screen reflects it when the
                 # chart shows that view
@@ -360,7 +360,7 @@ async def run(
                 per_key.setdefault(key, []).append(latencies[-1])
                 if k % 4 == 0:  # now and then also the full Pilot round trip
                     t_pilot = time.perf_counter()
-                    last_key[:] = ["v (pilot)", time.perf_counter()]
+                    last_key[:] = ["v (pilot)", t_pilot]
                     await pilot.press("v")
                     while chart.painted != app.view_state:  # noqa: ASYNC110
                         await asyncio.sleep(0.001)
@@ -385,7 +385,8 @@ async def run(
         rss_now = rss_mb()
     await feed.aclose()
     ms = [x * 1000 for x in latencies]
-    late_ms = [x * 1000 for x in lateness.values()]
+    late_s, late_times = lateness.values(), late_at.values()
+    late_ms = [x * 1000 for x in late_s]
     gil_ms = [x * 1000 for x in gil_late.values()]
     return {
         "bench": "ui",
@@ -425,12 +426,11 @@ async def run(
         ),
         "loop_block_ms_max": round(max(late_ms), 1) if late_ms else None,
         "loop_block_ms_p99": round(pct(late_ms, 0.99) or 0.0, 1) if late_ms else None,
-        "loop_blocks_over_40ms": len(blocks),
-        # (seconds into the run, ms, the key pressed last, ms since that press)
+        "loop_blocks_over_40ms": sum(1 for x in late_s if x >= LOGGED_BLOCK),
+        # (seconds into the run, ms, the key pressed last, ms from that press to the block)
         "loop_blocks_longest": sorted(blocks, key=lambda b: -b[1])[:8],
-        "loop_block_ms_max_first_vs_last_fifth": first_and_last_fifth(
-            late_at.values(), lateness.values(), max
-        ),
+        "loop_block_ms_max_first_vs_last_fifth": first_and_last_fifth(late_times, late_s, max),
+        "probe_samples_dropped": lateness.dropped + late_at.dropped + gil_late.dropped,
         "gil_wait_ms_p50": round(pct(gil_ms, 0.5) or 0.0, 2),
         "gil_wait_ms_p99": round(pct(gil_ms, 0.99) or 0.0, 1),
         "render_wall_ms_p95": round(p95([w for w, _ in timings]) * 1000, 1),
