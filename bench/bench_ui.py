@@ -52,6 +52,7 @@ from textual import events
 
 from gextui.core.expiry import NEW_YORK
 from gextui.feeds.simulated import SimulatedFeed
+from gextui.monitor import ProcessCompute
 from gextui.settings import Settings
 from gextui.ui.app import GexApp
 from gextui.ui.widgets import StrikeChart
@@ -261,6 +262,7 @@ async def run(
     key_interval: float,
     tickers: list[str],
     rate: float | None = None,
+    compute: str = "process",
 ) -> dict[str, Any]:
     start = datetime(2026, 1, 5, 10, 0, tzinfo=NEW_YORK)  # pinned: a Monday, in session
     slowdown = two_process_slowdown()
@@ -269,7 +271,10 @@ async def run(
     feed = SimulatedFeed(
         seed=SEED, speed=1.0, paced=True, start=start, greeks_interval=greeks_interval
     )
-    app = GexApp(feed, tickers, settings=Settings(redraw_hz=5.0))
+    # as `gextui` runs it: the computations in a worker process (``--compute thread``: as
+    # the tests run it, for comparison)
+    worker = ProcessCompute() if compute == "process" else None
+    app = GexApp(feed, tickers, settings=Settings(redraw_hz=5.0), compute=worker)
     latencies: list[float] = []
     tab_latencies: list[float] = []
     tab_first: list[float] = []  # until any picture of the new ticker (maybe older data)
@@ -401,6 +406,8 @@ async def run(
         "frames_per_second": round(frames / elapsed, 2),
         "chart_repaints_per_second": round(paints / elapsed, 2),
         "recomputes_per_second": round(snaps / elapsed, 2),
+        "compute": compute,
+        "computed_in_worker_process": worker.remote if worker is not None else 0,
         "key_presses": len(ms),
         "key_latency_ms_p50": round(statistics.median(ms), 1) if ms else None,
         "key_latency_ms_p95": round(pct(ms, 0.95) or 0.0, 1) if ms else None,
@@ -468,12 +475,21 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="events/s of the whole watchlist (default: a Greeks event per contract per second)",
     )
+    ap.add_argument(
+        "--compute",
+        choices=("process", "thread"),
+        default="process",
+        help="where the exposure is computed: a worker process as `gextui` does (default), "
+        "or a thread as the tests do",
+    )
     args = ap.parse_args(argv)
     if args.rate is not None and not args.rate > 0:
         ap.error("--rate must be positive")
     w, h = (int(x) for x in args.size.lower().split("x"))
     tickers = [t.strip().upper() for t in args.tickers.split(",") if t.strip()]
-    result = asyncio.run(run(args.seconds, (w, h), args.key_interval, tickers, args.rate))
+    result = asyncio.run(
+        run(args.seconds, (w, h), args.key_interval, tickers, args.rate, args.compute)
+    )
     json.dump(result, sys.stdout, indent=2)
     print()
     return 0

@@ -22,6 +22,7 @@ from gextui import __version__
 if TYPE_CHECKING:
     from gextui.core.chain import ChainBook
     from gextui.feeds.base import Feed
+    from gextui.settings import Settings
     from gextui.store.reader import Recording
 
 EXIT_USAGE = 2
@@ -789,7 +790,7 @@ def _collect_from_feed(args: argparse.Namespace) -> tuple[ChainBook, list[str]]:
 
 
 # --------------------------------------------------------------------------- monitor
-def _settings(args: argparse.Namespace) -> object:
+def _settings(args: argparse.Namespace) -> Settings:
     from gextui.settings import Settings, SettingsError, check_keymap
     from gextui.ui.app import GexApp
 
@@ -848,7 +849,7 @@ def run_monitor(argv: Sequence[str]) -> int:
     )
 
 
-def _run_files(args: argparse.Namespace, settings: object) -> int:
+def _run_files(args: argparse.Namespace, settings: Settings) -> int:
     """``gextui --file a.csv [--file b.json]``: the monitor on CBOE files, a tab per file."""
     from gextui.feeds.base import FeedError
     from gextui.feeds.file_watch import CboeFilesFeed
@@ -896,7 +897,7 @@ def _check_record_dir(root: Path, flag: str = "--record") -> None:
 def _run_app(
     feed: Feed,
     tickers: list[str],
-    settings: object,
+    settings: Settings,
     expiry: str | None,
     notice: str,
     alert_cmd: str | None = None,
@@ -907,16 +908,18 @@ def _run_app(
             "the monitor needs a terminal; for scripts use `gextui snapshot --json` "
             "(see gextui snapshot --help)"
         )
+    from gextui.monitor.compute import compute_for
     from gextui.ui.app import GexApp
 
     app = GexApp(
         feed,
         tickers,
-        settings=settings,  # type: ignore[arg-type]
+        settings=settings,
         expiry=expiry,
         notice=notice or None,
         alert_cmd=alert_cmd,
         recordings=recordings,
+        compute=compute_for(settings.compute),
     )
     app.run()
     return int(app.return_code or 0)

@@ -20,6 +20,10 @@ A missing file means all defaults. Every key is optional::
     # subscription to expirations within N days, to save bandwidth (views of later
     # expirations then show them without data)
     subscribe_days = 0
+    # where the exposure is computed: "process" (a worker process at a lower priority, so
+    # the screen keeps its CPU and never waits on a computation) or "thread" (no extra
+    # process; the screen shares the interpreter with the computations)
+    compute = "process"
     # first view: metric gex | dex | vex | cex, basis oi | volume
     metric = "gex"
     basis = "oi"
@@ -76,6 +80,8 @@ from gextui.core.symbols import TickerError, ticker_name
 
 METRICS: Final[tuple[str, ...]] = ("gex", "dex", "vex", "cex")
 BASES: Final[tuple[str, ...]] = ("oi", "volume")
+#: where the exposure is computed (gextui.monitor.compute.MODES)
+COMPUTE_MODES: Final[tuple[str, ...]] = ("process", "thread")
 THEMES: Final[Mapping[str, Mapping[str, str]]] = {
     "default": {
         "positive": "#2ecc71",
@@ -149,6 +155,7 @@ class Settings:
     redraw_hz: float = 5.0
     stale_seconds: float = 10.0
     subscribe_days: int = 0  # 0: every expiration streams; N: those within N days
+    compute: str = "process"  # where the exposure is computed: "process" or "thread"
     metric: str = "gex"
     basis: str = "oi"
     colors: Colors = field(default_factory=Colors)
@@ -187,6 +194,10 @@ class Settings:
         if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= 3650:
             raise SettingsError(
                 f"subscribe_days: expected 0 (every expiration) to 3650 days, got {days!r}"
+            )
+        if self.compute not in COMPUTE_MODES:
+            raise SettingsError(
+                f"compute: expected one of {', '.join(COMPUTE_MODES)}, got {self.compute!r}"
             )
         if self.metric not in METRICS:
             raise SettingsError(

@@ -21,3 +21,13 @@ def test_settle_freezes_and_makes_full_passes_small_then_restore_undoes_it() -> 
         restore(previous)
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == 0
+
+
+def test_large_blocks_go_back_to_the_system_on_glibc() -> None:
+    import platform
+    import sys
+
+    from gextui.ui.gc_policy import release_large_blocks
+
+    glibc = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
+    assert release_large_blocks() is glibc

@@ -172,6 +172,42 @@ class ChainArrays:
     state: Mapping[str, npt.NDArray[np.float64]]
 
 
+@dataclass(frozen=True, slots=True)
+class BookState:
+    """The market state of one book version, apart from its instruments (picklable): see
+    :meth:`ChainBook.market_state` and :meth:`ChainBook.with_state`."""
+
+    state: dict[str, npt.NDArray[np.float64]]
+    updated_us: npt.NDArray[np.int64]
+    underlying: UnderlyingState
+    as_of: datetime | None
+    version: int
+    events_applied: int
+    unknown_symbols: int
+    nan_values: int
+    rejected_values: int
+    rejected_by_column: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class BookSpec:
+    """A chain's identity and instruments (normalised): builds an empty book of it."""
+
+    ticker: str
+    instruments: pl.DataFrame
+    underlying_symbol: str
+    source: str
+
+    def build(self) -> ChainBook:
+        return ChainBook(
+            self.ticker,
+            self.instruments,
+            underlying_symbol=self.underlying_symbol,
+            source=self.source,
+            normalized=True,
+        )
+
+
 class ChainBook:
     """Mutable state of one chain. Not thread-safe: apply on one thread, read copies."""
 
@@ -182,10 +218,13 @@ class ChainBook:
         *,
         underlying_symbol: str | None = None,
         source: str = "",
+        normalized: bool = False,
     ) -> None:
+        """``normalized``: ``instruments`` is already the output of :func:`make_instruments`
+        (another book's, e.g. in a compute process): used as it is, in its order."""
         self.ticker = ticker.upper()
         self.source = source
-        self.instruments = make_instruments(instruments)
+        self.instruments = instruments if normalized else make_instruments(instruments)
         self.underlying = UnderlyingState(underlying_symbol or self.ticker)
         n = self.instruments.height
         self._state: dict[str, npt.NDArray[np.float64]] = {
@@ -379,14 +418,49 @@ class ChainBook:
         """A snapshot of this book that later :meth:`apply` calls do not touch (for computing
         in a thread). Shares the read-only instrument arrays; copies the market state
         (≈ 2 MB for 22 k contracts)."""
-        clone = copy.copy(self)
-        clone._state = {k: v.copy() for k, v in self._state.items()}
-        clone._updated_us = self._updated_us.copy()
-        clone._state_frame = None  # its own columns: a frame over them when asked
-        clone.underlying = replace(self.underlying)
+        clone = self.with_state(self.market_state())
         clone._unknown_seen = set(self._unknown_seen)
-        clone.rejected_by_column = dict(self.rejected_by_column)
         return clone
+
+    def market_state(self) -> BookState:
+        """A copy of the market state alone (≈ 2 MB for 22 k contracts; it pickles in well
+        under a millisecond): what a process that holds this chain's instruments (see
+        :meth:`spec`) needs to compute from this version (:meth:`with_state`)."""
+        return BookState(
+            {k: v.copy() for k, v in self._state.items()},
+            self._updated_us.copy(),
+            replace(self.underlying),
+            self.as_of,
+            self.version,
+            self.events_applied,
+            self.unknown_symbols,
+            self.nan_values,
+            self.rejected_values,
+            dict(self.rejected_by_column),
+        )
+
+    def with_state(self, state: BookState) -> ChainBook:
+        """A book of this chain (the instruments shared) holding ``state`` (taken over, not
+        copied: give it a state no one else writes)."""
+        clone = copy.copy(self)
+        clone._state = dict(state.state)
+        clone._updated_us = state.updated_us
+        clone._state_frame = None  # its own columns: a frame over them when asked
+        clone._state_frame_version = -1
+        clone.underlying = replace(state.underlying)
+        clone.as_of = state.as_of
+        clone.version = state.version
+        clone.events_applied = state.events_applied
+        clone.unknown_symbols = state.unknown_symbols
+        clone.nan_values = state.nan_values
+        clone.rejected_values = state.rejected_values
+        clone.rejected_by_column = dict(state.rejected_by_column)
+        clone._unknown_seen = set()
+        return clone
+
+    def spec(self) -> BookSpec:
+        """What builds an empty book of this chain elsewhere (:meth:`BookSpec.build`)."""
+        return BookSpec(self.ticker, self.instruments, self.underlying.symbol, self.source)
 
     # ------------------------------------------------------------------ views
     def frame(self) -> pl.DataFrame:

@@ -63,6 +63,7 @@ from gextui.feeds.base import (
     Source,
     UnknownTickerError,
 )
+from gextui.monitor.compute import Compute, ThreadCompute, ViewResult, ViewTask
 
 RATE_WINDOW: Final = 5.0  # seconds of batches behind the events/s figure
 #: the history and the alerts wait until a chain has filled in: while the coverage (contracts
@@ -90,19 +91,6 @@ class Notice:
     title: str = ""
     severity: Severity = "information"
     ticker: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class ViewResult:
-    """The exposure of one ticker at one expiry selection, for a screen."""
-
-    ticker: str
-    expiry: str
-    book_id: int  # which book (a reset makes a new one)
-    version: int  # the book's version it was computed from
-    snapshot: ExposureSnapshot
-    expirations: tuple[date, ...]  # the live expirations of the chain (for the expiry bar)
-    zero_dte: ExposureSnapshot | None = None  # the 0DTE levels beside them (None: no 0DTE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,18 +153,6 @@ class _Watched:
     previous_for: date | None = None  # the trading date it was looked up for
 
 
-def _view_result(name: str, book_id: int, frozen: ChainBook, expiry: str) -> ViewResult:
-    """The exposure of a frozen book at ``expiry`` with the live expirations and, when one
-    expires today, the 0DTE levels (in a thread)."""
-    snap = compute_exposure(frozen, expiry)
-    live = live_expirations(frozen, snap.as_of)
-    zero_dte = None
-    today = ny_date(snap.as_of) if snap.as_of is not None else None
-    if today is not None and live and live[0] == today:
-        zero_dte = snap if expiry == "0dte" else compute_exposure(frozen, "0dte")
-    return ViewResult(name, expiry, book_id, frozen.version, snap, tuple(live), zero_dte)
-
-
 def _newer(held: ViewResult, other: ViewResult) -> bool:
     """Whether ``held`` is of a later version of the same book and selection than ``other``
     (two computations that overlapped finish in either order)."""
@@ -208,8 +184,12 @@ class Monitor:
         subscribe_days: int = 0,
         observe_every: float = OBSERVE_EVERY,
         previous_close: Callable[[str, date], tuple[date, ExposureSnapshot] | None] | None = None,
+        compute: Compute | None = None,
     ) -> None:
         self.feed = feed
+        #: where the exposure computations run (a thread by default; see
+        #: :mod:`gextui.monitor.compute`): :meth:`run` starts it and closes it when it stops
+        self.compute: Compute = compute if compute is not None else ThreadCompute()
         self.levels = LevelMonitor(rules or AlertRules())
         self._clock = clock
         self.stale_seconds = stale_seconds
@@ -348,6 +328,7 @@ class Monitor:
     async def run(self) -> None:
         """Stream every watched ticker until cancelled (then close every session)."""
         self._running = True
+        self.compute.start()
         try:
             for w in list(self._watched.values()):
                 if w.task is None or w.task.done():
@@ -361,6 +342,7 @@ class Monitor:
             for task in tasks:
                 with contextlib.suppress(BaseException):
                     await task
+            self.compute.close()
 
     def _start(self, w: _Watched) -> None:
         w.task = asyncio.create_task(self._stream(w), name=f"gextui-stream-{w.name}")
@@ -540,9 +522,14 @@ class Monitor:
         w.history_task = asyncio.create_task(run(), name=f"gextui-history-{w.name}")
 
     # ------------------------------------------------------------------ computing
-    def _frozen(self, w: _Watched, book: ChainBook) -> ChainBook:
-        with w.lock:
-            return book.copy()  # later apply calls do not touch it
+    async def _compute(
+        self, w: _Watched, book: ChainBook, task: ViewTask
+    ) -> tuple[ViewResult, ExposureSnapshot | None]:
+        try:
+            return await self.compute.view(book, w.lock, task)
+        finally:
+            if note := self.compute.take_notice():
+                self._notice(note, "computing", "warning", "")
 
     async def view(self, name: str, expiry: str, *, paused: bool = False) -> ViewResult | None:
         """The exposure of ``name`` at ``expiry`` for a screen: computed (off the event loop,
@@ -564,16 +551,9 @@ class Monitor:
         if newest is not None and (newest.version == book.version or paused or w.reset_pending):
             w.view = newest  # observed off screen at this version already (or paused on it)
             return newest
-        watched = self.levels.rules.expiry
-
-        def job() -> tuple[ViewResult, ExposureSnapshot]:
-            frozen = self._frozen(w, book)
-            result = _view_result(name, id(book), frozen, expiry)
-            snap = result.snapshot
-            alert_snap = snap if watched == expiry else compute_exposure(frozen, watched)
-            return result, alert_snap
-
-        result, alert_snap = await asyncio.to_thread(job)
+        task = ViewTask(name, expiry, id(book), also=self.levels.rules.expiry)
+        result, alert_snap = await self._compute(w, book, task)
+        assert alert_snap is not None
         snap, version = result.snapshot, result.version
         self.snapshots_computed += 1
         if w.book is book and (w.view is None or not _newer(w.view, result)):
@@ -610,13 +590,10 @@ class Monitor:
                 if interrupt is not None and interrupt():
                     return
 
-            def job(w: _Watched = w, book: ChainBook = book) -> ViewResult:
-                # the whole view (the expiry bar's dates, the 0DTE levels) at the alerts'
-                # selection: the screen shows it at once on a tab switch
-                return _view_result(w.name, id(book), self._frozen(w, book), selection)
-
+            # the whole view (the expiry bar's dates, the 0DTE levels) at the alerts'
+            # selection: the screen shows it at once on a tab switch
             try:
-                result = await asyncio.to_thread(job)
+                result, _ = await self._compute(w, book, ViewTask(w.name, selection, id(book)))
             except ExpirySelectionError:
                 continue  # the alerts' selection was checked when the settings were read
             if w.book is book:

@@ -53,6 +53,7 @@ from gextui.core.symbols import TickerError, ticker_name
 from gextui.feeds.base import Feed, FeedSession, Source
 from gextui.formats import money
 from gextui.monitor import Monitor, Notice, TickerPhase, ViewResult
+from gextui.monitor.compute import Compute
 from gextui.report import levels_rows
 from gextui.settings import METRICS, Colors, KeySpec, Settings, check_keymap
 from gextui.store.previous import previous_close
@@ -90,9 +91,12 @@ from gextui.ui.widgets import (
     StrikeChart,
     TabsData,
     TickerTabs,
+    retitle,
     text_to_strips,
 )
 
+#: the Levels panel's events/s changes when the rate moves by more than this fraction
+RATE_STEP: Final = 0.05
 SPEEDS: Final = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 
 
@@ -236,12 +240,15 @@ class GexApp(App[None]):
         notice: str | None = None,
         alert_cmd: str | None = None,
         recordings: Path | None = None,
+        compute: Compute | None = None,
     ) -> None:
         """``clock`` gives epoch seconds (tests freeze it for deterministic screens);
         ``notice`` is shown as a notification at start (e.g. "no credentials: simulated
         market"); ``alert_cmd`` runs for every alert (overrides ``[alerts] command``);
         ``recordings``: where to look for the previous session of each ticker (its closing
-        levels are shown beside today's)."""
+        levels are shown beside today's); ``compute``: where the exposure is computed (a
+        thread by default; ``gextui`` gives a worker process, see
+        :mod:`gextui.monitor.compute`)."""
         super().__init__()
         self.settings = settings or Settings()
         self.notice = notice
@@ -261,12 +268,14 @@ class GexApp(App[None]):
             stale_seconds=self.settings.stale_seconds,
             subscribe_days=self.settings.subscribe_days,
             previous_close=self._previous_lookup(recordings),
+            compute=compute,
         )
         self.render_loop = RenderLoop(self)
         self._clock = clock
         self._error = ""  # a display error, or a ticker that could not open
         self._error_batches = -1  # the error goes once more batches than this were applied
         self._snapshot: ExposureSnapshot | None = None
+        self._rates_shown: dict[str, float] = {}  # ticker → the events/s on screen
         self._live_exps: list[date] = []
         self._center: float | None = None
         self._last_bars: BarData | None = None
@@ -438,8 +447,9 @@ class GexApp(App[None]):
             return
         if name != self.ticker:
             self._previous_ticker = self.ticker
-            self.ticker = name
-        self._redraw()
+            self.ticker = name  # its watcher redraws
+        else:
+            self._redraw()
 
     def _take_notices(self) -> None:
         """Show what the monitor has to say (failed opens, feed errors, warnings)."""
@@ -629,7 +639,7 @@ class GexApp(App[None]):
         )
         snap = self._snapshot if self._snapshot and self._snapshot.ticker == self.ticker else None
         panel = self.query_one(LevelsPanel)
-        eps = self.monitor.events_per_second(self.ticker)
+        eps = self._shown_rate(self.ticker)
         warming = snap is not None and self.monitor.status(self.ticker).warming
         zero_dte = self._zero_dte if snap is not None else None
         previous = self.monitor.previous(self.ticker) if snap is not None else None
@@ -638,7 +648,7 @@ class GexApp(App[None]):
             panel,
             LevelsData(
                 id(snap),
-                None if eps is None else round(eps, -1),
+                eps,
                 colors,
                 panel.content_size.width or 32,
                 warming,
@@ -656,6 +666,18 @@ class GexApp(App[None]):
             self._paint_alerts()
         if self.is_replay:
             self._paint_replay(width)
+
+    def _shown_rate(self, ticker: str) -> float | None:
+        """The events/s figure of the Levels panel: it changes when the rate moved by more
+        than :data:`RATE_STEP` (a rate that wobbles by a few events repaints nothing)."""
+        rate = self.monitor.events_per_second(ticker)
+        if rate is None:
+            self._rates_shown.pop(ticker, None)
+            return None
+        shown = self._rates_shown.get(ticker)
+        if shown is None or abs(rate - shown) > RATE_STEP * max(shown, 1.0):
+            shown = self._rates_shown[ticker] = round(rate, -1)
+        return shown
 
     def overview_rows(self) -> list[Any]:
         """One row per watched ticker (spot, net GEX, levels, regime, coverage, status)."""
@@ -691,14 +713,15 @@ class GexApp(App[None]):
         index = min(self.overview_index, max(len(rows) - 1, 0))
         text = render_overview(rows, max(width - 4, 20), self.settings.colors, selected=index)
         self._set(table, text)
-        table.border_title = (
+        retitle(
+            table,
             f"Overview · {len(rows)} tickers · ↑/↓ select · enter open · 0 back · "
-            f"levels at the alerts' selection ({self.monitor.rules.expiry})"
+            f"levels at the alerts' selection ({self.monitor.rules.expiry})",
         )
 
     def _paint_history(self) -> None:
         panel = self.query_one(HistoryPanel)
-        panel.border_title = f"{self.ticker} history · levels and net GEX · New York time"
+        retitle(panel, f"{self.ticker} history · levels and net GEX · New York time")
         panel.show_history(self.monitor.history(self.ticker), self.settings.colors)
 
     def _paint_alerts(self) -> None:
@@ -752,8 +775,7 @@ class GexApp(App[None]):
     def _request_charts(self) -> None:
         chart = self.query_one(StrikeChart)
         prof = self.query_one(ProfileChart)
-        chart.border_title = self._chart_title()
-        prof.border_title = "GEX profile: net GEX vs spot · │ spot · │ flip"
+        retitle(prof, "GEX profile: net GEX vs spot · │ spot · │ flip")
         snap = self._snapshot
         empty_note = None
         if snap is not None and snap.ticker == self.ticker and not snap.expirations:
@@ -772,6 +794,7 @@ class GexApp(App[None]):
             error = self._error or st.error
             if error:
                 msg = error
+            retitle(chart, self._chart_title())
             if chart.text.plain != msg or chart.painted:
                 chart.show(Text(msg, style="dim"))
                 self._frame_dirty = True
@@ -822,8 +845,7 @@ class GexApp(App[None]):
             previous=previous,
         )
         self._last_bars = bars
-        chart.border_title = self._chart_title(bars.span)
-        chart.border_subtitle = self._legend_markup(bars.legend)
+        retitle(chart, self._chart_title(bars.span), self._legend_markup(bars.legend))
         psize = None
         if self.show_profile:
             ps = prof.content_size
@@ -875,10 +897,11 @@ class GexApp(App[None]):
             if self._exp_cursor not in exps:
                 chosen = next((e for e in exps if e.isoformat() == self.expiry), None)
                 self._exp_cursor = chosen or (exps[0] if exps else None)
-            chart.border_title = (
-                f"{self.ticker} GEX by expiration · all {len(exps)} · ↑/↓ · enter selects · x back"
+            retitle(
+                chart,
+                f"{self.ticker} GEX by expiration · all {len(exps)} · ↑/↓ · enter selects · x back",
+                "",
             )
-            chart.border_subtitle = ""
             key: tuple[object, ...] = (
                 "expirations",
                 id(snap),
@@ -896,11 +919,12 @@ class GexApp(App[None]):
             samples = history.samples if history is not None else []
             lo, hi = self._map_range(snap)
             sel = self.monitor.rules.expiry
-            chart.border_title = (
+            retitle(
+                chart,
                 f"{self.ticker} net GEX by strike × time · {len(samples)} min · "
-                f"alerts' expiry {sel} · m back"
+                f"alerts' expiry {sel} · m back",
+                "",
             )
-            chart.border_subtitle = ""
             last = samples[-1].as_of if samples else None
             key = ("map", len(samples), last, lo, hi, width, height, colors)
             job = map_job(samples, lo, hi, width, height, colors, title=f"{self.ticker} net GEX")
@@ -966,10 +990,12 @@ class GexApp(App[None]):
         # the ticker streams already: its last snapshot (if any) is shown at once, the
         # step started below brings it up to date
         self._snapshot = None
+        self._zero_dte = None
         self._live_exps = []
         w_view = self.monitor.last_view(new, self.view_expiry)
         if w_view is not None:
             self._snapshot = w_view.snapshot
+            self._zero_dte = w_view.zero_dte
             self._live_exps = list(w_view.expirations)
         self._redraw()
 

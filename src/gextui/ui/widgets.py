@@ -431,9 +431,12 @@ class ReplayData:
 
 
 class StatusLine(Static):
-    """Top line: ticker, spot, source, expiry, clock, connection."""
+    """Top line: ticker, spot, source, expiry, clock, connection.
 
-    data: reactive[StatusData | None] = reactive(None, layout=False, init=False)
+    (These panels' ``data`` reactives do not repaint by themselves: their watchers call
+    ``update``, which does — once, not twice, and nothing for data that renders nothing.)"""
+
+    data: reactive[StatusData | None] = reactive(None, layout=False, repaint=False, init=False)
     _lines = 1
 
     def watch_data(self, data: StatusData | None) -> None:
@@ -449,7 +452,7 @@ class StatusLine(Static):
 class TickerTabs(Static):
     """The ticker tabs (1–9, tab / shift+tab)."""
 
-    data: reactive[TabsData | None] = reactive(None, layout=False, init=False)
+    data: reactive[TabsData | None] = reactive(None, layout=False, repaint=False, init=False)
 
     def watch_data(self, data: TabsData | None) -> None:
         if data is not None:
@@ -461,12 +464,23 @@ class TickerTabs(Static):
 class ExpiryBar(Static):
     """The expiry selection bar ([ / ])."""
 
-    data: reactive[ExpiryData | None] = reactive(None, layout=False, init=False)
+    data: reactive[ExpiryData | None] = reactive(None, layout=False, repaint=False, init=False)
 
     def watch_data(self, data: ExpiryData | None) -> None:
         if data is not None:
             text = expiry_text(data.selection, data.expirations, data.width, data.today)
             self.update(text, layout=False)
+
+
+def retitle(widget: Widget, title: str | None = None, subtitle: str | None = None) -> None:
+    """Set ``widget``'s border title and / or subtitle (None: leave it), only when it
+    changes: Textual repaints the whole widget on every assignment, equal or not — a chart
+    set to its own title at every screen tick was redrawn fifteen times a second."""
+    shown: dict[str, str] = vars(widget).setdefault("_gextui_titles", {})
+    if title is not None and shown.get("title") != title:
+        shown["title"] = widget.border_title = title
+    if subtitle is not None and shown.get("subtitle") != subtitle:
+        shown["subtitle"] = widget.border_subtitle = subtitle
 
 
 def text_to_strips(text: Text, width: int) -> list[Strip]:
@@ -522,7 +536,7 @@ class ProfileChart(StripChart):
 class LevelsPanel(Static):
     """Levels and totals."""
 
-    data: reactive[LevelsData | None] = reactive(None, layout=False, init=False)
+    data: reactive[LevelsData | None] = reactive(None, layout=False, repaint=False, init=False)
 
     def watch_data(self, data: LevelsData | None) -> None:
         if data is None:
@@ -538,14 +552,14 @@ class LevelsPanel(Static):
             previous=data.previous,
         )
         self.update(text, layout=False)
-        self.border_title = "Levels · warming up" if data.warming else "Levels"
+        retitle(self, "Levels · warming up" if data.warming else "Levels")
 
 
 class OverviewTable(Static):
     """The watchlist overview (``0``): one row per ticker, rendered by the app from
     :func:`gextui.ui.overview.render_overview`."""
 
-    data: reactive[Text | None] = reactive(None, layout=False, init=False)
+    data: reactive[Text | None] = reactive(None, layout=False, repaint=False, init=False)
 
     def watch_data(self, data: Text | None) -> None:
         if data is not None:
@@ -555,7 +569,7 @@ class OverviewTable(Static):
 class ReplayBar(Static):
     """Replay position bar (replay feeds only)."""
 
-    data: reactive[ReplayData | None] = reactive(None, layout=False, init=False)
+    data: reactive[ReplayData | None] = reactive(None, layout=False, repaint=False, init=False)
 
     def watch_data(self, data: ReplayData | None) -> None:
         if data is None:
