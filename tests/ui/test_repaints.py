@@ -4,6 +4,8 @@ nothing (each repaint of the chart or the Levels panel costs the event loop seve
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 from textual.app import App, ComposeResult
@@ -11,10 +13,17 @@ from textual.widgets import Static
 
 from gextui.settings import Settings
 from gextui.ui.app import RATE_STEP, GexApp
-from gextui.ui.widgets import LevelsPanel, ProfileChart, StrikeChart, retitle
+from gextui.ui.widgets import (
+    LevelsPanel,
+    ProfileChart,
+    StatusLine,
+    StrikeChart,
+    ny_time,
+    retitle,
+)
 
 from .fakes import FakeFeed
-from .helpers import frozen_clock, settle
+from .helpers import frozen_clock, settle, text_of
 
 SIZE = (160, 48)
 
@@ -74,3 +83,24 @@ async def test_events_per_second_moves_in_steps() -> None:
     # within RATE_STEP (5 %) of the figure on screen: the figure stays
     assert RATE_STEP == 0.05
     assert shown == [40_000.0, 40_000.0, 40_000.0, 42_500.0, 42_500.0, None, 100.0]
+
+
+async def test_status_line_repaints_only_when_its_text_changes() -> None:
+    app = GexApp(FakeFeed(batches=3), ["SPX"], settings=Settings(), clock=frozen_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        line = app.query_one(StatusLine)
+        data = line.data
+        assert data is not None and data.info.as_of is not None
+        calls = count_refreshes(line)
+        # the clock moves by a millisecond: the line (to the second) reads the same
+        later = replace(data.info, as_of=data.info.as_of + timedelta(milliseconds=1))
+        line.data = replace(data, info=later)
+        await pilot.pause()
+        assert calls[0] == 0
+        # a second later it does not
+        later = replace(data.info, as_of=data.info.as_of + timedelta(seconds=1))
+        line.data = replace(data, info=later)
+        await pilot.pause()
+        assert calls[0] == 1
+        assert ny_time(later.as_of) in text_of(line, 160)

@@ -325,6 +325,7 @@ class GexApp(App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        gc_policy.release_large_blocks()  # before the chains' first states are copied
         if self._keymap:
             self.set_keymap(self._keymap)
         self.query_one(ReplayBar).display = self.is_replay

@@ -17,11 +17,12 @@ quarter: on a frozen heap that is every ≈ 0.5 s, ≈ 15 000 objects at once, 1
   quarter growth): five times as many, a fifth of the garbage each — measured 3.5 ms typical,
   14 ms p99 instead of 15 / 35 ms, and less CPU in all.
 
-:func:`release_large_blocks` (also in :func:`settle`): on glibc, memory blocks of a MiB or
-more are mapped for themselves and given back to the system when freed. glibc's default
-raises that threshold to the largest block freed so far, so the monitor's 2 MB market states
-(copied for every computation, pickled to the compute process) came from the heap and stayed
-there: +16 MB of resident memory in the first minute, measured; 4.7 MB with this.
+:func:`release_large_blocks` (at the app's mount, and in :func:`settle`): on glibc, memory
+blocks of a MiB or more are mapped for themselves and given back to the system when freed.
+glibc's default raises that threshold to the largest block freed so far, so the monitor's
+2 MB market states (copied for every computation, pickled to the compute process) came from
+the heap and stayed there: +16 MB of resident memory in the first minute, measured; 4.7 MB
+with this.
 
 :func:`restore` undoes the collector's part (the app's unmount: tests run many apps in one
 process); the allocator keeps its fixed threshold.

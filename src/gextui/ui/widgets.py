@@ -430,11 +430,23 @@ class ReplayData:
     available: bool = True  # False: no replay session (yet)
 
 
-class StatusLine(Static):
-    """Top line: ticker, spot, source, expiry, clock, connection.
+class TextPanel(Static):
+    """A panel painted from a ``data`` reactive as text. The reactive does not repaint by
+    itself: its watcher calls :meth:`show_text`, which repaints only when the text changed —
+    data can change where the text does not (a clock to the microsecond shown to the second,
+    figures that round the same), and every repaint of a panel costs the event loop."""
 
-    (These panels' ``data`` reactives do not repaint by themselves: their watchers call
-    ``update``, which does — once, not twice, and nothing for data that renders nothing.)"""
+    _shown: Text | None = None
+
+    def show_text(self, text: Text, *, layout: bool = False) -> None:
+        if not layout and self._shown is not None and text == self._shown:
+            return
+        self._shown = text
+        self.update(text, layout=layout)
+
+
+class StatusLine(TextPanel):
+    """Top line: ticker, spot, source, expiry, clock, connection."""
 
     data: reactive[StatusData | None] = reactive(None, layout=False, repaint=False, init=False)
     _lines = 1
@@ -446,30 +458,27 @@ class StatusLine(Static):
         lines = 1 if text.cell_len <= max(data.width - 2, 1) else 2
         relayout = lines != self._lines  # height: auto — only when the wrap changes
         self._lines = lines
-        self.update(text, layout=relayout)
+        self.show_text(text, layout=relayout)
 
 
-class TickerTabs(Static):
+class TickerTabs(TextPanel):
     """The ticker tabs (1–9, tab / shift+tab)."""
 
     data: reactive[TabsData | None] = reactive(None, layout=False, repaint=False, init=False)
 
     def watch_data(self, data: TabsData | None) -> None:
         if data is not None:
-            self.update(
-                tabs_text(data.tickers, data.current, data.pending, data.width), layout=False
-            )
+            self.show_text(tabs_text(data.tickers, data.current, data.pending, data.width))
 
 
-class ExpiryBar(Static):
+class ExpiryBar(TextPanel):
     """The expiry selection bar ([ / ])."""
 
     data: reactive[ExpiryData | None] = reactive(None, layout=False, repaint=False, init=False)
 
     def watch_data(self, data: ExpiryData | None) -> None:
         if data is not None:
-            text = expiry_text(data.selection, data.expirations, data.width, data.today)
-            self.update(text, layout=False)
+            self.show_text(expiry_text(data.selection, data.expirations, data.width, data.today))
 
 
 def retitle(widget: Widget, title: str | None = None, subtitle: str | None = None) -> None:
@@ -533,7 +542,7 @@ class ProfileChart(StripChart):
     """Net GEX against hypothetical spot."""
 
 
-class LevelsPanel(Static):
+class LevelsPanel(TextPanel):
     """Levels and totals."""
 
     data: reactive[LevelsData | None] = reactive(None, layout=False, repaint=False, init=False)
@@ -551,11 +560,11 @@ class LevelsPanel(Static):
             changes=data.changes,
             previous=data.previous,
         )
-        self.update(text, layout=False)
+        self.show_text(text)
         retitle(self, "Levels · warming up" if data.warming else "Levels")
 
 
-class OverviewTable(Static):
+class OverviewTable(TextPanel):
     """The watchlist overview (``0``): one row per ticker, rendered by the app from
     :func:`gextui.ui.overview.render_overview`."""
 
@@ -563,10 +572,10 @@ class OverviewTable(Static):
 
     def watch_data(self, data: Text | None) -> None:
         if data is not None:
-            self.update(data, layout=False)
+            self.show_text(data)
 
 
-class ReplayBar(Static):
+class ReplayBar(TextPanel):
     """Replay position bar (replay feeds only)."""
 
     data: reactive[ReplayData | None] = reactive(None, layout=False, repaint=False, init=False)
@@ -575,7 +584,7 @@ class ReplayBar(Static):
         if data is None:
             return
         if not data.available:
-            self.update(Text("replay: no session", style="dim"))
+            self.show_text(Text("replay: no session", style="dim"))
             return
         args = (data.position, data.start, data.end, data.speed, data.paused, data.width)
-        self.update(replay_text(*args), layout=False)
+        self.show_text(replay_text(*args))
