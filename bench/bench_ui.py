@@ -99,10 +99,10 @@ def before_view(app: GexApp, key: str) -> tuple[object, ...]:
     return _VIEWS.get(id(app), ())
 
 
-def rss_mb() -> float:
-    """Current resident set size (MB), from /proc."""
+def rss_mb(pid: int | str = "self") -> float:
+    """Current resident set size (MB) of this process (or ``pid``), from /proc."""
     try:
-        for line in Path("/proc/self/status").read_text().splitlines():
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024.0
     except OSError:
@@ -388,6 +388,8 @@ async def run(
         snaps = app.snapshots_computed - snaps0
         contracts = len(book)
         rss_now = rss_mb()
+        worker_pid = worker.worker_pid if worker is not None else None
+        worker_rss = rss_mb(worker_pid) if worker_pid is not None else 0.0
     await feed.aclose()
     ms = [x * 1000 for x in latencies]
     late_s, late_times = lateness.values(), late_at.values()
@@ -448,6 +450,9 @@ async def run(
         "cpus": os.cpu_count(),
         "machine_two_process_slowdown": round(slowdown, 2),
         "rss_mb": round(rss_now, 1),
+        # the compute process's own (the monitor's memory is both)
+        "worker_rss_mb": round(worker_rss, 1),
+        "rss_mb_with_worker": round(rss_now + worker_rss, 1),
         "rss_growth_mb": round(rss_now - rss_start, 1),
         # warm-up (histories, caches, allocator arenas) vs growth: flat after the first fifths
         "rss_mb_start_and_by_fifth": [round(rss_start, 1), *rss_fifths[:4], round(rss_now, 1)],

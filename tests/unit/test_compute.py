@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import pickle
 import threading
 from datetime import datetime
@@ -115,6 +116,8 @@ async def test_process_compute_matches_threads_and_resends_a_forgotten_chain() -
                 break
             await asyncio.sleep(0.01)
         assert compute.ready, compute.failed
+        pid = compute.worker_pid
+        assert isinstance(pid, int) and pid != os.getpid()  # another process
         result, also = await compute.view(book, lock, task)
         assert compute.remote == 1
         same_snapshot(result.snapshot, expected.snapshot)

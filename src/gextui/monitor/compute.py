@@ -222,6 +222,11 @@ class ProcessCompute:
         ready = self._ready
         return not self._failed and ready is not None and ready.done() and not ready.exception()
 
+    @property
+    def worker_pid(self) -> int | None:
+        """The worker process's id once it has started (None: not started, or failed)."""
+        return self._ready.result() if self.ready and self._ready is not None else None
+
     def start(self) -> None:
         """Start the worker (in the background: it imports polars and numpy)."""
         if self._pool is not None or self._failed:

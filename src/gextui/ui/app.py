@@ -212,22 +212,26 @@ class GexApp(App[None]):
         Binding("enter", "overview_open", "Open ticker", id="overview.open", show=False),
     ]
 
-    ticker: reactive[str] = reactive("", init=False)
-    expiry: reactive[str] = reactive("all", init=False)
-    metric: reactive[str] = reactive("gex", init=False)
-    basis: reactive[str] = reactive("oi", init=False)
-    split: reactive[bool] = reactive(False, init=False)
-    strikes: reactive[int] = reactive(0, init=False)  # 0: as many as fit
-    strike_pct: reactive[float] = reactive(0.0, init=False)
-    show_profile: reactive[bool] = reactive(False, init=False)
-    show_history: reactive[bool] = reactive(False, init=False)
-    show_alerts: reactive[bool] = reactive(False, init=False)
-    paused: reactive[bool] = reactive(False, init=False)
-    show_overview: reactive[bool] = reactive(False, init=False)
-    view_mode: reactive[str] = reactive("strikes", init=False)  # strikes | expirations | map
-    show_change: reactive[bool] = reactive(False, init=False)
-    change_window: reactive[str] = reactive("5m", init=False)
-    overview_index: reactive[int] = reactive(0, init=False)
+    # the app's view state: its watchers redraw what it changes (an App reactive that
+    # repaints refreshes the whole screen: a full frame, 40–50 ms, at every tab switch)
+    ticker: reactive[str] = reactive("", repaint=False, init=False)
+    expiry: reactive[str] = reactive("all", repaint=False, init=False)
+    metric: reactive[str] = reactive("gex", repaint=False, init=False)
+    basis: reactive[str] = reactive("oi", repaint=False, init=False)
+    split: reactive[bool] = reactive(False, repaint=False, init=False)
+    strikes: reactive[int] = reactive(0, repaint=False, init=False)  # 0: as many as fit
+    strike_pct: reactive[float] = reactive(0.0, repaint=False, init=False)
+    show_profile: reactive[bool] = reactive(False, repaint=False, init=False)
+    show_history: reactive[bool] = reactive(False, repaint=False, init=False)
+    show_alerts: reactive[bool] = reactive(False, repaint=False, init=False)
+    paused: reactive[bool] = reactive(False, repaint=False, init=False)
+    show_overview: reactive[bool] = reactive(False, repaint=False, init=False)
+    view_mode: reactive[str] = reactive(
+        "strikes", repaint=False, init=False
+    )  # strikes | expirations | map
+    show_change: reactive[bool] = reactive(False, repaint=False, init=False)
+    change_window: reactive[str] = reactive("5m", repaint=False, init=False)
+    overview_index: reactive[int] = reactive(0, repaint=False, init=False)
 
     def __init__(
         self,
