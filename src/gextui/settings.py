@@ -80,7 +80,7 @@ from gextui.core.symbols import TickerError, ticker_name
 
 METRICS: Final[tuple[str, ...]] = ("gex", "dex", "vex", "cex")
 BASES: Final[tuple[str, ...]] = ("oi", "volume")
-#: where the exposure is computed (gextui.monitor.compute.MODES)
+#: where the exposure is computed (see gextui.monitor.compute.compute_for)
 COMPUTE_MODES: Final[tuple[str, ...]] = ("process", "thread")
 THEMES: Final[Mapping[str, Mapping[str, str]]] = {
     "default": {

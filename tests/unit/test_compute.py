@@ -100,6 +100,9 @@ def test_worker_function_needs_the_spec_once(book: ChainBook) -> None:
     assert also is not None and expected_also is not None
     same_snapshot(also, expected_also)
     assert result.expirations == expected.expirations and result.version == book.version
+    # the alerts' 0DTE snapshot is the view's 0DTE levels, not computed twice
+    assert expected.zero_dte is not None and expected_also is expected.zero_dte
+    same_snapshot(expected_also, compute_exposure(book, "0dte"))
 
 
 @pytest.mark.asyncio

@@ -42,6 +42,7 @@ from typing import Final, Protocol
 from gextui.core.chain import BookSpec, BookState, ChainBook
 from gextui.core.expiry import ny_date
 from gextui.core.exposure import ExposureSnapshot, compute_exposure, live_expirations
+from gextui.settings import COMPUTE_MODES as MODES
 
 #: the worker's scheduling priority below the monitor's (``os.nice`` increment)
 WORKER_NICE: Final = 5
@@ -90,8 +91,12 @@ def compute_view(frozen: ChainBook, task: ViewTask) -> Outcome:
     version = frozen.version
     result = ViewResult(task.ticker, expiry, task.book_id, version, snap, tuple(live), zero_dte)
     also = None
-    if task.also is not None:
-        also = snap if task.also == expiry else compute_exposure(frozen, task.also)
+    if task.also == expiry:
+        also = snap
+    elif task.also == "0dte" and zero_dte is not None:
+        also = zero_dte  # computed just above
+    elif task.also is not None:
+        also = compute_exposure(frozen, task.also)
     return result, also
 
 
@@ -302,10 +307,6 @@ class ProcessCompute:
         pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
-
-
-#: the settings' ``compute`` values
-MODES: Final = ("process", "thread")
 
 
 def compute_for(mode: str) -> Compute:

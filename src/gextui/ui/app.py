@@ -226,9 +226,8 @@ class GexApp(App[None]):
     show_alerts: reactive[bool] = reactive(False, repaint=False, init=False)
     paused: reactive[bool] = reactive(False, repaint=False, init=False)
     show_overview: reactive[bool] = reactive(False, repaint=False, init=False)
-    view_mode: reactive[str] = reactive(
-        "strikes", repaint=False, init=False
-    )  # strikes | expirations | map
+    # strikes | expirations | map
+    view_mode: reactive[str] = reactive("strikes", repaint=False, init=False)
     show_change: reactive[bool] = reactive(False, repaint=False, init=False)
     change_window: reactive[str] = reactive("5m", repaint=False, init=False)
     overview_index: reactive[int] = reactive(0, repaint=False, init=False)
