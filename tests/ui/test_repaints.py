@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
+from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.widgets import Static
 
@@ -105,3 +106,101 @@ async def test_status_line_repaints_only_when_its_text_changes() -> None:
         await pilot.pause()
         assert calls[0] >= 1  # (older Textual repaints twice per update)
         assert ny_time(later.as_of) in text_of(line, 160)
+
+
+def _strips(lines: list[str], width: int = 12) -> list[Any]:
+    from rich.text import Text
+
+    from gextui.ui.widgets import text_to_strips
+
+    return text_to_strips(Text("\n".join(lines), end=""), width)
+
+
+def test_changed_rows_finds_the_rows_that_differ_in_runs() -> None:
+    from gextui.ui.widgets import changed_rows
+
+    old = _strips(["a", "b", "c", "d", "e"])
+    assert changed_rows(old, _strips(["a", "b", "c", "d", "e"])) == []
+    assert changed_rows(old, _strips(["a", "B", "c", "d", "e"])) == [(1, 1)]
+    assert changed_rows(old, _strips(["a", "B", "C", "d", "E"])) == [(1, 2), (4, 1)]
+    # another height or width: nothing lines up, everything repaints
+    assert changed_rows(old, _strips(["a", "b", "c", "d"])) is None
+    assert changed_rows(old, _strips(["a", "b", "c", "d", "e"], width=13)) is None
+
+
+async def test_a_new_picture_repaints_only_its_changed_rows() -> None:
+    from textual.geometry import Region
+
+    from gextui.ui.widgets import StripChart, StripPanel
+
+    class Two(App[None]):
+        def compose(self) -> ComposeResult:
+            yield StripChart(id="chart")
+            yield StripPanel(id="panel")
+
+    app = Two()
+    async with app.run_test(size=(40, 20)) as pilot:
+        chart, panel = app.query_one(StripChart), app.query_one(StripPanel)
+        lines = ["one", "two", "three", "four"]
+        chart.show(Text("x"), _strips(lines))
+        panel.show(Text("x"), _strips(lines))
+        await pilot.pause()
+        regions: dict[str, list[tuple[Region, ...]]] = {"chart": [], "panel": []}
+        for name, w in (("chart", chart), ("panel", panel)):
+            real = w.refresh
+
+            def refresh(*r: Region, _real: Any = real, _name: str = name, **k: Any) -> Any:
+                regions[_name].append(r)
+                return _real(*r, **k)
+
+            w.refresh = refresh  # type: ignore[method-assign]
+        changed = ["one", "TWO", "three", "FOUR"]
+        chart.show(Text("y"), _strips(changed))
+        panel.show(Text("y"), _strips(changed))
+        await pilot.pause()
+        # two single rows repainted, not the whole widget
+        assert [r[0].y for r in regions["chart"]] == [1, 3]
+        assert all(len(r) == 1 and r[0].height == 1 for r in regions["chart"])
+        assert [r[0].y for r in regions["panel"]] == [1, 3]
+        assert chart.render_line(1).text.rstrip() == "TWO"
+        assert panel.render_line(3).text.rstrip() == "FOUR"
+        # the same picture again: nothing repaints
+        regions["chart"].clear()
+        chart.show(Text("y"), _strips(changed))
+        assert regions["chart"] == []
+        # a taller picture: the whole widget
+        chart.show(Text("z"), _strips([*changed, "five"]))
+        assert regions["chart"] == [()]
+
+
+async def test_levels_panel_is_drawn_off_the_event_loop_and_fits_its_scrollbar() -> None:
+    import threading
+
+    from gextui.ui import widgets
+
+    threads: list[bool] = []
+    real = widgets.render_levels
+
+    def spy(*a: Any, **k: Any) -> Any:
+        threads.append(threading.current_thread() is threading.main_thread())
+        return real(*a, **k)
+
+    widgets.render_levels = spy  # type: ignore[assignment]
+    try:
+        app = GexApp(FakeFeed(batches=3), ["SPX"], settings=Settings(), clock=frozen_clock)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot, app)
+            panel = app.query_one(LevelsPanel)
+            snap = app.snapshot
+            assert snap is not None and panel.renders >= 1
+            assert threads and not any(threads)  # every picture drawn in the render thread
+            assert f"{snap.call_wall:,.0f}" in text_of(panel, 60)
+            # 80×24: more lines than rows, so the panel scrolls and its one-cell scrollbar
+            # takes a cell of the text's width: no row is cut by it
+            width, rows = panel.scrollable_content_region.width, panel.content_size.height
+            assert len(panel._strips) > rows
+            assert width == panel.content_size.width - 1
+            assert {s.cell_length for s in panel._strips} == {width}
+            assert panel.virtual_size.width == width
+    finally:
+        widgets.render_levels = real  # type: ignore[assignment]

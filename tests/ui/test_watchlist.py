@@ -58,6 +58,33 @@ async def test_tab_switch_paints_the_observed_view_at_once_without_computing() -
         assert app.monitor.snapshots_computed == computed  # shown from the observation
 
 
+async def test_tab_switch_draws_the_observed_picture_before_computing_again() -> None:
+    """The new ticker's last picture is drawn first; its fresh computation (which would
+    share the CPUs with that drawing and make both late) starts after it."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        chart = app.query_one(StrikeChart)
+        for _ in range(40):
+            if app.monitor.last_view("SPY", "all") is not None:
+                break
+            await pilot.pause(0.02)
+        assert app.monitor.last_view("SPY", "all") is not None
+        calls: list[tuple[str, object]] = []
+        real = app.monitor.view
+
+        async def view(name: str, expiry: str, **kw: object) -> object:
+            calls.append((name, chart.painted[0] if chart.painted else None))
+            return await real(name, expiry, **kw)  # type: ignore[arg-type]
+
+        app.monitor.view = view  # type: ignore[method-assign,assignment]
+        await pilot.press("tab")
+        await settle(pilot, app)
+        spy = [painted for name, painted in calls if name == "SPY"]
+        assert spy and spy[0] == "SPY"  # the chart showed SPY before SPY was computed
+        assert chart.painted == app.view_state and not app._step_held
+
+
 async def test_overview_lists_every_ticker_and_opens_one() -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:

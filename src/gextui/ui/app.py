@@ -285,6 +285,9 @@ class GexApp(App[None]):
         self._requested_key: tuple[object, ...] = ()
         self._step_running = False
         self._step_wanted = False
+        # a tab switch paints the new ticker's last picture first; its fresh computation
+        # waits until that picture is drawn (they would share the CPUs and both be late)
+        self._step_held = False
         self._pending_redraw = False
         self._previous_ticker = ""
         check_keymap(self.settings.keys, self.keymap_specs())
@@ -320,7 +323,7 @@ class GexApp(App[None]):
                 yield StrikeChart(id="strike-chart")
                 yield ProfileChart(id="profile-chart")
                 yield HistoryPanel(self.render_loop, id="history-panel")
-            yield LevelsPanel(id="levels")
+            yield LevelsPanel(self.render_loop, id="levels")
         yield AlertsPanel(id="alerts-log")
         yield ReplayBar(id="replay")
         from textual.widgets import Footer
@@ -414,8 +417,13 @@ class GexApp(App[None]):
 
     @property
     def chart_idle(self) -> bool:
-        """No chart picture waits to be drawn (tests and the bench wait for it)."""
-        return self._chart_pending is None and not self.render_loop.pending("chart")
+        """No picture (the chart, the levels panel) waits to be drawn (tests and the bench
+        wait for it)."""
+        return (
+            self._chart_pending is None
+            and not self.render_loop.pending("chart")
+            and not self.query_one(LevelsPanel).rendering
+        )
 
     @property
     def view_state(self) -> tuple[object, ...]:
@@ -478,8 +486,8 @@ class GexApp(App[None]):
         self._pending_redraw = False
         if not self.is_running:
             return
+        self._paint()  # (first: a picture it asks for may hold the step, see _release_step)
         self._start_step()
-        self._paint()
 
     def request_redraw(self) -> None:
         """Redraw soon (after the current message), coalescing several requests."""
@@ -492,13 +500,14 @@ class GexApp(App[None]):
         self._pending_redraw = False
         if not self.is_running:
             return
+        self._paint()  # (first: a picture it asks for may hold the step, see _release_step)
         self._start_step()
-        self._paint()
 
     def _start_step(self) -> None:
-        if self._step_running:
+        if self._step_running or (self._step_held and self._chart_pending is not None):
             self._step_wanted = True
             return
+        self._step_held = False
         self._step_running = True
         self.run_worker(self._step(), group="compute", exit_on_error=False)
 
@@ -507,6 +516,9 @@ class GexApp(App[None]):
         then every other ticker's history and alerts; posts :class:`SnapshotReady`."""
         try:
             while True:
+                if self._step_held and self._chart_pending is not None:
+                    self._step_wanted = True  # after the new ticker's picture (_release_step)
+                    return
                 self._step_wanted = False
                 ticker, expiry = self.ticker, self.view_expiry
                 result = None
@@ -934,7 +946,8 @@ class GexApp(App[None]):
             job = map_job(samples, lo, hi, width, height, colors, title=f"{self.ticker} net GEX")
         key = (*key, view)
         if key == self._requested_key:
-            if chart.painted != view and self.chart_idle:
+            idle = self._chart_pending is None and not self.render_loop.pending("chart")
+            if chart.painted != view and idle:
                 chart.painted, chart.painted_as_of = view, snap.as_of
             return
         self._requested_key = key
@@ -947,6 +960,7 @@ class GexApp(App[None]):
             chart.painted, chart.painted_as_of = view, snap.as_of
             self._shown_bars_key = ()
             self.chart_paints += 1
+            self._release_step()
 
         self.render_loop.submit("chart", job, done, failed=self._chart_failed)
 
@@ -979,6 +993,7 @@ class GexApp(App[None]):
         self.chart_paints += 1
         if self._gc_previous is None:
             self._gc_previous = gc_policy.settle()  # see gc_policy: short GC passes
+        self._release_step()
 
     def _chart_failed(self, exc: BaseException) -> None:
         self.log.error(f"chart failed: {exc!r}")
@@ -986,6 +1001,7 @@ class GexApp(App[None]):
         self._shown_bars_key = ()
         self._chart_pending = None
         self._requested_key = ()
+        self._release_step()
 
     # ------------------------------------------------------------------ watchers
     def watch_ticker(self, old: str, new: str) -> None:
@@ -1001,7 +1017,15 @@ class GexApp(App[None]):
             self._snapshot = w_view.snapshot
             self._zero_dte = w_view.zero_dte
             self._live_exps = list(w_view.expirations)
+            self._step_held = True  # the picture first (see _release_step)
         self._redraw()
+
+    def _release_step(self) -> None:
+        """After a picture is drawn: the monitor step held back for it starts now."""
+        if self._step_held and self._chart_pending is None:
+            self._step_held = False
+            if self._step_wanted and not self._step_running:
+                self._start_step()
 
     def watch_expiry(self) -> None:
         # history and alerts follow the fixed [alerts] expiry selection; the subscription
