@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from gextui.settings import Settings
 from gextui.ui.app import GexApp
-from gextui.ui.widgets import OverviewTable, StatusLine, StrikeChart
+from gextui.ui.widgets import OverviewTable, ProfileChart, StatusLine, StrikeChart
 
 from .fakes import FakeFeed
 from .helpers import frozen_clock, settle, text_of
@@ -83,6 +83,37 @@ async def test_tab_switch_draws_the_observed_picture_before_computing_again() ->
         spy = [painted for name, painted in calls if name == "SPY"]
         assert spy and spy[0] == "SPY"  # the chart showed SPY before SPY was computed
         assert chart.painted == app.view_state and not app._step_held
+
+
+async def test_bars_come_first_and_no_other_tickers_profile_stands_beside_them() -> None:
+    """The profile (plotext, the slow part) is drawn after the bars; until it is, the
+    previous ticker's profile is blanked, never shown beside the new ticker's bars."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        if not app.show_profile:
+            await pilot.press("f")
+        await settle(pilot, app)
+        chart, prof = app.query_one(StrikeChart), app.query_one(ProfileChart)
+        assert prof.display and prof.painted[:1] == ("SPX",) and prof.text.plain.strip()
+        seen: list[tuple[str, object, object, bool]] = []
+        real = app._chart_done
+
+        def spy(job: object, result: object, *, part: str = "all") -> None:
+            real(job, result, part=part)  # type: ignore[arg-type]
+            seen.append((part, chart.painted[:1], prof.painted[:1], bool(prof.text.plain)))
+
+        app._chart_done = spy  # type: ignore[method-assign,assignment]
+        await pilot.press("tab")
+        await settle(pilot, app)
+        assert app.ticker == "SPY"
+        parts = [p for p, *_ in seen]
+        assert "bars" in parts and "profile" in parts
+        assert parts.index("bars") < parts.index("profile")
+        for _part, bars_of, prof_of, drawn in seen:
+            # beside SPY's bars: SPY's profile, or none at all
+            assert bars_of != ("SPY",) or prof_of == ("SPY",) or not drawn
+        assert chart.painted == app.view_state and prof.painted == app.view_state
+        assert prof.text.plain.strip()
 
 
 async def test_overview_lists_every_ticker_and_opens_one() -> None:

@@ -74,6 +74,10 @@ class RenderLoop:
             self._running = True
             self._owner.run_worker(self._loop(), group=self._group, exit_on_error=False)
 
+    def cancel(self, slot: str) -> None:
+        """Drop the job of ``slot`` that has not started yet (if any)."""
+        self._jobs.pop(slot, None)
+
     def pending(self, slot: str) -> bool:
         return slot in self._jobs
 
