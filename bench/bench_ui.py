@@ -107,10 +107,8 @@ def on_screen(app: GexApp) -> bool:
     view = app.view_state
     if app.query_one(StrikeChart).painted != view:
         return False
-    prof = app.query_one(ProfileChart)
-    size = prof.content_size
-    drawn = app.view_mode == "strikes" and prof.display and size.width >= 10 and size.height >= 4
-    return not drawn or prof.painted == view
+    drawn = app.view_mode == "strikes" and app.profile_size is not None
+    return not drawn or app.query_one(ProfileChart).painted == view
 
 
 def rss_mb(pid: int | str = "self") -> float:

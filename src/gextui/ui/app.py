@@ -419,11 +419,25 @@ class GexApp(App[None]):
     def chart_idle(self) -> bool:
         """No picture (the chart, the levels panel) waits to be drawn (tests and the bench
         wait for it)."""
-        return (
-            self._chart_pending is None
-            and not self.render_loop.pending("chart")
-            and not self.query_one(LevelsPanel).rendering
-        )
+        return self._chart_jobs_idle and not self.query_one(LevelsPanel).rendering
+
+    @property
+    def _chart_jobs_idle(self) -> bool:
+        """No chart picture is asked for or waits in the render loop."""
+        return self._chart_pending is None and not self.render_loop.pending("chart")
+
+    @property
+    def _step_waits_for_picture(self) -> bool:
+        """A tab switch held the monitor step until its picture is drawn (_release_step)."""
+        return self._step_held and self._chart_pending is not None
+
+    @property
+    def profile_size(self) -> tuple[int, int] | None:
+        """The profile chart's size when it is drawn (shown, and big enough), else None."""
+        if not self.show_profile:
+            return None
+        ps = self.query_one(ProfileChart).content_size
+        return (ps.width, ps.height) if ps.width >= 10 and ps.height >= 4 else None
 
     @property
     def view_state(self) -> tuple[object, ...]:
@@ -504,7 +518,7 @@ class GexApp(App[None]):
         self._start_step()
 
     def _start_step(self) -> None:
-        if self._step_running or (self._step_held and self._chart_pending is not None):
+        if self._step_running or self._step_waits_for_picture:
             self._step_wanted = True
             return
         self._step_held = False
@@ -516,7 +530,7 @@ class GexApp(App[None]):
         then every other ticker's history and alerts; posts :class:`SnapshotReady`."""
         try:
             while True:
-                if self._step_held and self._chart_pending is not None:
+                if self._step_waits_for_picture:
                     self._step_wanted = True  # after the new ticker's picture (_release_step)
                     return
                 self._step_wanted = False
@@ -862,11 +876,7 @@ class GexApp(App[None]):
         )
         self._last_bars = bars
         retitle(chart, self._chart_title(bars.span), self._legend_markup(bars.legend))
-        psize = None
-        if self.show_profile:
-            ps = prof.content_size
-            if ps.width >= 10 and ps.height >= 4:
-                psize = (ps.width, ps.height)
+        psize = self.profile_size
         colors = self.settings.colors
         view = self.view_state
         # what the picture looks like at cell resolution: unchanged → no re-render
@@ -874,7 +884,7 @@ class GexApp(App[None]):
         pvisual = profile_key(snap, *psize) if psize is not None else None
         key = (visual, pvisual, view, (size.width, size.height), psize, colors)
         if key == self._requested_key:
-            idle = not self.render_loop.pending("chart") and self._chart_pending is None
+            idle = self._chart_jobs_idle
             if (chart.painted, chart.painted_as_of) != (view, snap.as_of) and idle:
                 # the same picture is already on screen: it shows this snapshot too
                 chart.painted, chart.painted_as_of = view, snap.as_of
@@ -957,7 +967,7 @@ class GexApp(App[None]):
             job = map_job(samples, lo, hi, width, height, colors, title=f"{self.ticker} net GEX")
         key = (*key, view)
         if key == self._requested_key:
-            idle = self._chart_pending is None and not self.render_loop.pending("chart")
+            idle = self._chart_jobs_idle
             if chart.painted != view and idle:
                 chart.painted, chart.painted_as_of = view, snap.as_of
             return
