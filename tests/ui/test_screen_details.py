@@ -131,7 +131,7 @@ def test_profile_and_history_have_no_background_stripes() -> None:
     from rich.style import Style
 
     from gextui.settings import Colors
-    from gextui.ui.chart import render_profile
+    from gextui.ui.profile_chart import render_profile
 
     from .test_chart_truth import spx_snapshot
 

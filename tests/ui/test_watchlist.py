@@ -3,6 +3,8 @@ the overview (0) lists every ticker and opens one with enter."""
 
 from __future__ import annotations
 
+import pytest
+
 from gextui.settings import Settings
 from gextui.ui.app import GexApp
 from gextui.ui.widgets import OverviewTable, ProfileChart, StatusLine, StrikeChart
@@ -36,18 +38,27 @@ async def test_tab_switch_shows_the_current_book_and_the_clock_never_goes_back()
         assert clocks == sorted(clocks)
 
 
-async def test_tab_switch_paints_the_observed_view_at_once_without_computing() -> None:
-    """A ticker off screen is observed as a whole view: the tab switch paints it (current: its
-    book's own event time) with no exposure computed for the switch."""
+@pytest.mark.parametrize("keys", [(), ("right_square_bracket",)], ids=["all", "next-expiry"])
+async def test_tab_switch_paints_the_observed_view_at_once_without_computing(
+    keys: tuple[str, ...],
+) -> None:
+    """A ticker off screen is observed as a whole view, at the alerts' selection and at the
+    screen's (``]``: another expiration): the tab switch paints it (current: its book's own
+    event time) with no exposure computed for the switch."""
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
+        for key in keys:
+            await pilot.press(key)
+            await settle(pilot, app)
+        selection = app.view_expiry
+        assert (selection == "all") == (not keys)
         chart = app.query_one(StrikeChart)
-        for _ in range(40):  # the others observed too (their books are complete)
-            if all(app.monitor.last_view(t, "all") is not None for t in app.tickers):
+        for _ in range(100):  # the others observed too (their books are complete)
+            if all(app.monitor.last_view(t, selection) is not None for t in app.tickers):
                 break
             await pilot.pause(0.02)
-        assert app.monitor.last_view("SPY", "all") is not None
+        assert app.monitor.last_view("SPY", selection) is not None
         computed = app.monitor.snapshots_computed
         await pilot.press("tab")
         await settle(pilot, app)
@@ -86,7 +97,7 @@ async def test_tab_switch_draws_the_observed_picture_before_computing_again() ->
 
 
 async def test_bars_come_first_and_no_other_tickers_profile_stands_beside_them() -> None:
-    """The profile (plotext, the slow part) is drawn after the bars; until it is, the
+    """The profile is drawn after the bars; until it is, the
     previous ticker's profile is blanked, never shown beside the new ticker's bars."""
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:

@@ -301,3 +301,78 @@ async def test_a_ticker_off_screen_has_a_whole_current_view_for_a_tab_switch() -
         n = monitor.snapshots_computed
         shown = await monitor.view("SPY", "all")  # the tab switch's step
         assert shown is seen and monitor.snapshots_computed == n
+
+
+async def test_a_ticker_off_screen_is_kept_at_the_screen_selection_too() -> None:
+    """With another selection on screen than the alerts' (``]`` to the next expiration), a
+    ticker off screen is observed at both, from one computation: a tab switch shows the
+    screen's selection at once instead of computing it first."""
+    feed = FakeFeed(batches=3)
+    monitor = Monitor(feed, ["SPX", "SPY"], clock=Clock())
+    async with running(monitor):
+        await until(lambda: all((b := monitor.book(t)) and b.version == 3 for t in ("SPX", "SPY")))
+        await monitor.view("SPX", "next")  # SPX on screen at the next expiration
+        computed = monitor.snapshots_computed
+        await monitor.observe(eager=("SPX",), screen="next")
+        book = monitor.book("SPY")
+        assert book is not None
+        at_screen = monitor.last_view("SPY", "next")
+        at_alerts = monitor.last_view("SPY", "all")
+        assert at_screen is not None and at_alerts is not None
+        assert (at_screen.version, at_alerts.version) == (3, 3)
+        for got, selection in ((at_screen, "next"), (at_alerts, "all")):
+            want = compute_exposure(book.copy(), selection)
+            assert got.expiry == selection and got.ticker == "SPY"
+            assert got.snapshot.net_gex == pytest.approx(want.net_gex, rel=1e-12)
+            assert got.snapshot.zero_gamma == pytest.approx(want.zero_gamma)
+        assert at_screen.snapshot.net_gex != pytest.approx(at_alerts.snapshot.net_gex)
+        assert at_screen.expirations == at_alerts.expirations
+        assert monitor.snapshots_computed == computed  # observations are not screen steps
+        shown = await monitor.view("SPY", "next")  # the tab switch's step
+        assert shown is at_screen and monitor.snapshots_computed == computed
+        # the ticker on screen is not computed twice: its own step has the screen's view
+        assert monitor.last_view("SPX", "next") is not None
+
+
+async def test_a_screen_selection_missing_from_a_ticker_keeps_its_alerts_sample() -> None:
+    """A date one ticker lists and another does not: the other's screen view says so (as
+    its own step would), and its history and alerts sample at the alerts' selection."""
+    feed = FakeFeed(batches=2)
+    monitor = Monitor(feed, ["SPX", "SPY"], clock=Clock())
+    async with running(monitor):
+        await until(lambda: all((b := monitor.book(t)) and b.version == 2 for t in ("SPX", "SPY")))
+        before = monitor.observations
+        await monitor.observe(eager=("SPX",), screen="2031-01-17")  # no such expiration
+        missing = monitor.last_view("SPY", "2031-01-17")
+        assert missing is not None and missing.snapshot.net_gex == 0.0
+        assert missing.snapshot.zero_gamma is None and missing.snapshot.profile.height == 0
+        seen = monitor.last_view("SPY", "all")
+        assert seen is not None and seen.version == 2
+        assert monitor.observations > before
+
+
+async def test_a_new_screen_selection_is_computed_at_once_then_at_the_interval() -> None:
+    """``]`` on screen: the tickers off screen, sampled already, are computed at the new
+    selection in the next observation; after that, at the sampling interval only."""
+    clock = Clock()
+    feed = FakeFeed(batches=1)
+    monitor = Monitor(feed, ["SPX", "SPY"], clock=clock, observe_every=5.0)
+    async with running(monitor):
+        await until(lambda: all((b := monitor.book(t)) and b.version == 1 for t in ("SPX", "SPY")))
+        await monitor.observe(eager=("SPX",), screen="all")
+        assert monitor.last_view("SPY", "next") is None
+        observed = monitor.observations
+        await monitor.observe(eager=("SPX",), screen="next")  # the screen moved
+        first = monitor.last_view("SPY", "next")
+        assert first is not None and first.version == 1
+        assert monitor.observations == observed  # the book did not move: no new sample
+        book = monitor.book("SPY")
+        assert book is not None
+        book.version += 1  # as if a batch came
+        await monitor.observe(eager=("SPX",), screen="next")
+        assert monitor.last_view("SPY", "next") is first  # within 5 s of the last sample
+        clock.now += 5.0
+        await monitor.observe(eager=("SPX",), screen="next")
+        later = monitor.last_view("SPY", "next")
+        assert later is not None and later.version == 2
+        assert monitor.observations == observed + 1  # SPY sampled again with it

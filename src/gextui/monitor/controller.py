@@ -38,7 +38,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Final, Literal
 
@@ -140,6 +140,8 @@ class _Watched:
     #: the last full result at the alerts' selection from :meth:`Monitor.observe` (a ticker
     #: off screen): a tab switch shows it at once, ≤ ``observe_every`` seconds old
     observed_view: ViewResult | None = None
+    #: the same at the screen's selection when it is another one (``observe(screen=...)``)
+    observed_screen: ViewResult | None = None
     seeked: asyncio.Event = field(default_factory=asyncio.Event)
     history_gen: int = 0
     history_task: asyncio.Task[None] | None = None
@@ -261,7 +263,7 @@ class Monitor:
             return None
         found = [
             v
-            for v in (w.view, w.observed_view)
+            for v in (w.view, w.observed_view, w.observed_screen)
             if v is not None and v.book_id == id(w.book) and v.expiry == expiry
         ]
         return max(found, key=lambda v: v.version) if found else None
@@ -491,6 +493,7 @@ class Monitor:
         w.latest = None
         w.view = None
         w.observed_view = None
+        w.observed_screen = None
         w.observed = (0, -1)
         w.strikes.clear()
 
@@ -566,14 +569,19 @@ class Monitor:
         return result
 
     async def observe(
-        self, eager: Iterable[str] = (), interrupt: Callable[[], bool] | None = None
+        self,
+        eager: Iterable[str] = (),
+        interrupt: Callable[[], bool] | None = None,
+        screen: str | None = None,
     ) -> None:
         """Sample every ticker whose book changed (and was not sampled in the last
         ``observe_every`` seconds; the ``eager`` ones — the ticker on screen — whenever it
         changed) into its history and the alerts, at the alerts' fixed selection
         (``[alerts] expiry``). New alerts: :meth:`take_alerts`. ``interrupt``: asked before
         each of the other tickers; true (e.g. the screen switched tickers) stops here, and
-        those not sampled are due at the next call."""
+        those not sampled are due at the next call. ``screen``: the screen's selection; when
+        it is another one, the tickers off screen are computed at it too (in the same
+        computation), so a tab switch shows that selection at once as well."""
         now_first = set(eager)
         selection = self.levels.rules.expiry
         # the eager ones first: an interrupt leaves only the others for later
@@ -582,24 +590,61 @@ class Monitor:
             book = w.book
             if book is None or book.version == 0 or w.reset_pending:
                 continue
-            if w.observed == (id(book), book.version):
+            other = screen if screen not in (None, selection) and w.name not in now_first else None
+            sampled = w.observed == (id(book), book.version)
+            held = w.observed_screen
+            # a new screen selection is computed at once, then at the sampling interval
+            has_screen = other is None or (
+                held is not None and held.expiry == other and held.book_id == id(book)
+            )
+            if sampled and has_screen:
                 continue
             if w.name not in now_first:
-                if self._clock() - w.observed_at < self.observe_every:
+                if has_screen and self._clock() - w.observed_at < self.observe_every:
                     continue
                 if interrupt is not None and interrupt():
                     return
 
             # the whole view (the expiry bar's dates, the 0DTE levels) at the alerts'
-            # selection: the screen shows it at once on a tab switch
+            # selection, and at the screen's: a tab switch shows it at once
+            result, shown = await self._observe_views(
+                w, book, None if sampled else selection, other
+            )
+            if w.book is not book:
+                continue
+            if shown is not None and (
+                w.observed_screen is None or not _newer(w.observed_screen, shown)
+            ):
+                w.observed_screen = shown
+            if result is None:
+                continue
+            if w.observed_view is None or not _newer(w.observed_view, result):
+                w.observed_view = result
+            self._observe(w, result.snapshot, id(book), result.version)
+
+    async def _observe_views(
+        self, w: _Watched, book: ChainBook, selection: str | None, screen: str | None
+    ) -> tuple[ViewResult | None, ViewResult | None]:
+        """``w``'s view at the alerts' ``selection`` and at the ``screen``'s, from one
+        computation (None for either: not wanted, or it matches nothing)."""
+        if screen is not None:
             try:
-                result, _ = await self._compute(w, book, ViewTask(w.name, selection, id(book)))
+                shown, snap = await self._compute(
+                    w, book, ViewTask(w.name, screen, id(book), also=selection)
+                )
             except ExpirySelectionError:
-                continue  # the alerts' selection was checked when the settings were read
-            if w.book is book:
-                if w.observed_view is None or not _newer(w.observed_view, result):
-                    w.observed_view = result
-                self._observe(w, result.snapshot, id(book), result.version)
+                pass  # not a selection of this ticker's chain: the alerts' alone
+            else:
+                if selection is None or snap is None:
+                    return None, shown
+                return replace(shown, expiry=selection, snapshot=snap), shown
+        if selection is None:
+            return None, None
+        try:
+            result, _ = await self._compute(w, book, ViewTask(w.name, selection, id(book)))
+        except ExpirySelectionError:
+            return None, None  # the alerts' selection was checked when the settings were read
+        return result, None
 
     def _observe(self, w: _Watched, snap: ExposureSnapshot, book_id: int, version: int) -> None:
         """Sample ``snap`` into the history of its ticker and queue the alerts it raises,

@@ -61,17 +61,11 @@ from gextui.store.schema import data_dir
 from gextui.ui import gc_policy
 from gextui.ui.alerts_panel import AlertsPanel
 from gextui.ui.change_view import next_window
-from gextui.ui.chart import (
-    BarData,
-    bar_data,
-    bar_rows,
-    profile_key,
-    render_bars,
-    render_profile,
-)
+from gextui.ui.chart import BarData, bar_data, bar_rows, render_bars
 from gextui.ui.commands import GexCommands
 from gextui.ui.history_panel import HistoryPanel
 from gextui.ui.overview import overview_row, render_overview
+from gextui.ui.profile_chart import profile_key, render_profile
 from gextui.ui.render_loop import RenderLoop
 from gextui.ui.screens import ExpiryPicker, HelpScreen, TickerPrompt
 from gextui.ui.views import change_inputs, earlier_sample, expirations_job, map_job
@@ -554,6 +548,7 @@ class GexApp(App[None]):
                     await self.monitor.observe(
                         eager=(ticker,),
                         interrupt=functools.partial(self._view_moved, ticker, expiry),
+                        screen=expiry,  # a tab switch shows this selection at once
                     )
                 except Exception as exc:
                     self.log.error(f"observation failed: {exc!r}")
@@ -905,8 +900,8 @@ class GexApp(App[None]):
         bars_needed = job.bars_key != self._shown_bars_key
         prof_needed = job.profile_key is not None and job.profile_key != self._shown_prof_key
         self._chart_pending = key
-        # the bars first, the profile (plotext: 15–25 ms, three times the bars) after them:
-        # a tab switch shows the new ticker's bars without waiting for its profile
+        # the bars first, the profile after them (its own slot: an unchanged profile costs
+        # nothing); a tab switch shows the new ticker's bars without waiting for its profile
         self.render_loop.submit(
             "chart",
             partial(_render_job, job, bars_needed, False),

@@ -1,12 +1,11 @@
-"""Chart text for the monitor, built with plotext (pure functions, safe to run in a thread).
+"""The strike chart's text (pure Python, pure functions: safe to run in a thread).
 
-Two steps, so the cheap part runs on the event loop and the slow part off it:
+Two steps, so the cheap part runs on the event loop and the rest off it:
 
 1. :func:`bar_data` picks the strike window and the column of an
    :class:`~gextui.core.exposure.ExposureSnapshot` (a few hundred µs);
-2. :func:`render_bars` / :func:`render_profile` draw it with plotext into a Rich ``Text``
-   (5–20 ms; run them with ``asyncio.to_thread``). plotext keeps one global figure, so the
-   renderers take a lock.
+2. :func:`render_bars` draws it into a Rich ``Text`` (a few ms; the app runs it in its
+   render thread). The profile chart beside it is :mod:`gextui.ui.profile_chart`.
 
 Bars are horizontal, one strike (or a bucket of adjacent strikes when the window holds more
 strikes than there are rows) per row, highest strike at the top. Positive values go right,
@@ -17,14 +16,12 @@ negative left. The strike labels carry tags that read without colour:
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
 import numpy.typing as npt
-import plotext as plt
 from rich.style import Style
 from rich.text import Text
 
@@ -40,8 +37,6 @@ METRIC_UNITS: Final = {
     "vex": "per 1 vol point",
     "cex": "per day",
 }
-_LOCK: Final = threading.Lock()
-_FRAME_ROWS: Final = 3  # plotext frame without a title: top border, bottom border, x labels
 Array = npt.NDArray[np.float64]
 
 
@@ -374,98 +369,10 @@ def _scale_label(max_abs: float) -> str:
     return f"{max_abs * 1.08 / div:.2g}{suffix}"
 
 
-PROFILE_SPAN: Final = 0.08  # the profile chart shows spot ± 8 % (wider to include every flip)
-
-
-def profile_window(snap: ExposureSnapshot) -> tuple[Array, Array]:
-    """The part of ``snap.profile`` the chart shows: spot ± PROFILE_SPAN, widened to include
-    every zero-gamma crossing."""
-    xs = snap.profile["spot"].to_numpy().astype(np.float64)
-    ys = snap.profile["net_gex"].to_numpy().astype(np.float64)
-    if snap.spot is None or xs.size < 3:
-        return xs, ys
-    lo, hi = snap.spot * (1 - PROFILE_SPAN), snap.spot * (1 + PROFILE_SPAN)
-    for z in snap.zero_gamma_crossings:
-        lo, hi = min(lo, z * 0.99), max(hi, z * 1.01)
-    keep = (xs >= lo) & (xs <= hi)
-    if keep.sum() < 3:
-        return xs, ys
-    return xs[keep], ys[keep]
-
-
-def profile_key(snap: ExposureSnapshot, width: int, height: int) -> tuple[object, ...]:
-    """The profile picture at cell resolution (see :meth:`BarData.visual_key`)."""
-    prof = snap.profile
-    if prof.height == 0:
-        return ("empty", snap.zero_gamma_note)
-    xs, ys = profile_window(snap)
-    m = float(np.max(np.abs(ys), initial=0.0)) or 1.0
-    rows = max(height, 1) * 4 / m  # braille: 4 dots per cell vertically
-    lo, hi = float(xs[0]), float(xs[-1])
-    cols = max(width, 1) * 2 / (hi - lo) if hi > lo else 0.0
-    marks = [snap.spot or 0.0, *snap.zero_gamma_crossings]
-    return (
-        tuple(np.round(ys * rows).astype(int).tolist()),
-        _scale_label(m),
-        round(lo),
-        round(hi),
-        tuple(round((x - lo) * cols) for x in marks),
-    )
-
-
-def plot_text(ansi: str) -> Text:
-    """plotext's ANSI output as Rich text with every background colour dropped: plotext
-    paints some cells on a white canvas colour, which shows as bright stripes on a dark
-    terminal; the widget's own background shows through instead."""
-    text = Text.from_ansi(ansi, no_wrap=True, end="")
-    spans = []
-    for span in text.spans:
-        st = span.style
-        if isinstance(st, Style) and st.bgcolor is not None:
-            st = Style(
-                color=st.color, bold=st.bold, dim=st.dim, italic=st.italic, underline=st.underline
-            )
-        spans.append(type(span)(span.start, span.end, st))
-    text.spans = spans
-    return text
-
-
-def _rgb(hex_colour: str) -> tuple[int, int, int]:
-    h = hex_colour.lstrip("#")
-    return int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)
-
-
-def _marker(hex_colour: str) -> object:
-    return plt.marker("█", plt.pixel(foreground=_rgb(hex_colour)))
-
-
-def _x_ticks(max_abs: float, width: int) -> tuple[list[float], list[str], float]:
-    """Symmetric x ticks around zero and their labels (scaled, e.g. ``-1.5bn``)."""
-    m = max_abs * 1.08 if max_abs > 0 else 1.0
-    div, suffix = scale_for(max_abs)
-    n_side = 2 if width >= 50 else 1
-    pos = [m * i / n_side for i in range(-n_side, n_side + 1)]
-    labels = []
-    for p in pos:
-        v = p / div
-        txt = "0" if abs(v) < 1e-12 else f"{v:+.{0 if abs(v) >= 10 else 1}f}{suffix}"
-        labels.append(txt)
-    return pos, labels, m
-
-
 def _tick(value: float, suffix: str) -> str:
     if abs(value) < 1e-12:
         return "0"
     return f"{value:+.{0 if abs(value) >= 10 else 1}f}{suffix}"
-
-
-def _plain_figure(width: int, height: int) -> object:
-    f = plt.figure
-    f.clear()
-    plt.terminal.limit(False, False)
-    f.plot_size(max(width, 10), max(height, 5))
-    f.theme("simple")
-    return f
 
 
 def bar_rows(height: int) -> int:
@@ -674,46 +581,3 @@ def _ghost(
     out.append(GHOST, style)
     out.append_text(bar[j + 1 :])
     return out
-
-
-def render_profile(snap: ExposureSnapshot, width: int, height: int, colors: Colors) -> Text:
-    """Net GEX against hypothetical spot (``snap.profile``), zero line, spot and flip."""
-    prof = snap.profile
-    if prof.height == 0:
-        note = snap.zero_gamma_note or "no profile yet"
-        return Text(f"GEX profile: {note}", style="dim")
-    xs_all, ys_all = profile_window(snap)
-    xs = xs_all.tolist()
-    ys_raw = ys_all
-    div, suffix = scale_for(float(np.max(np.abs(ys_raw), initial=0.0)))
-    ys = (ys_raw / div).tolist()
-    with _LOCK:
-        f = _plain_figure(width, height)
-        line_marker = plt.marker("braille", plt.pixel(foreground=_rgb(colors.positive)))
-        sig = f.signal(xs, ys, marker=line_marker)  # type: ignore[attr-defined]
-        sig.lines()
-        f.draw(sig)  # type: ignore[attr-defined]
-        f.line(0, orientation="horizontal")  # type: ignore[attr-defined]
-        if snap.spot is not None:
-            f.line(  # type: ignore[attr-defined]
-                snap.spot, orientation="vertical", pixel=plt.pixel(foreground=_rgb(colors.spot))
-            )
-        for z in snap.zero_gamma_crossings:
-            f.line(  # type: ignore[attr-defined]
-                z, orientation="vertical", pixel=plt.pixel(foreground=_rgb(colors.zero_gamma))
-            )
-        lo, hi = xs[0], xs[-1]
-        n_ticks = 5 if width >= 60 else 3
-        xt = [lo + (hi - lo) * i / (n_ticks - 1) for i in range(n_ticks)]
-        # the axis is exactly the data's span, so the tick labels sit where their prices are
-        f.ruler("x").lim(lo, hi)  # type: ignore[attr-defined]
-        f.ruler("x").ticks(xt, [f"{x:,.0f}" for x in xt])  # type: ignore[attr-defined]
-        y_lo, y_hi = min(min(ys), 0.0), max(max(ys), 0.0)
-        pad = (y_hi - y_lo) * 0.05 or 1.0
-        f.ruler("y").lim(y_lo - pad, y_hi + pad)  # type: ignore[attr-defined]
-        y_ticks = [t for t in (y_lo, 0.0, y_hi) if t == 0.0 or abs(t) > pad]
-        f.ruler("y").ticks(y_ticks, [_tick(t, suffix) for t in y_ticks])  # type: ignore[attr-defined]
-        f.label(f"${suffix} {METRIC_UNITS['gex']}", axis="y")  # type: ignore[attr-defined]
-        ansi = f.build().string()  # type: ignore[attr-defined]
-        f.clear()  # type: ignore[attr-defined]
-    return plot_text(ansi)

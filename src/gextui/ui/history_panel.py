@@ -8,8 +8,8 @@ reads without colour too.
 
 :func:`render_history` is a pure function of a :meth:`~gextui.core.history.LevelHistory.frame`
 (any frame with :data:`~gextui.core.history.HISTORY_SCHEMA` columns) and returns the picture
-as a string with ANSI colours (``color=False``: plain text). It takes the plotext lock of
-:mod:`gextui.ui.chart`, so it can run in a thread next to the strike chart.
+as a string with ANSI colours (``color=False``: plain text). plotext keeps one global
+figure, so it takes :data:`PLOT_LOCK` (the only plotext user in the app).
 :class:`HistoryPanel` builds the frame and renders it off the event loop, only when the
 history changed (``LevelHistory.version``), the size changed or the panel became visible.
 
@@ -22,6 +22,7 @@ from __future__ import annotations
 import io
 import itertools
 import math
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -33,6 +34,7 @@ import numpy.typing as npt
 import plotext as plt
 import polars as pl
 from rich.console import Console
+from rich.style import Style
 from rich.text import Text
 from textual.strip import Strip
 
@@ -42,8 +44,6 @@ from gextui.formats import price as fmt_level
 from gextui.formats import scale_for
 from gextui.formats import strike as fmt_wall
 from gextui.settings import Colors
-from gextui.ui.chart import _LOCK as PLOT_LOCK
-from gextui.ui.chart import plot_text
 from gextui.ui.render_loop import RenderLoop
 from gextui.ui.widgets import StripChart, text_to_strips
 
@@ -55,6 +55,7 @@ FULL_MIN_ROWS: Final = 12  # both plots
 PRICE_MIN_ROWS: Final = 7  # the price plot and a one-line net GEX summary
 MIN_WIDTH: Final = 30
 _FRAME_ROWS: Final = 3  # plotext frame: top border, bottom border, x tick labels
+PLOT_LOCK: Final = threading.Lock()  # plotext draws on one global figure
 # nice tick spacings on the time axis, seconds
 _TIME_STEPS: Final = (
     5,
@@ -83,6 +84,23 @@ def collecting_message(sample_every: float = 5.0) -> str:
 
 
 # =========================================================================== helpers
+def plot_text(ansi: str) -> Text:
+    """plotext's ANSI output as Rich text with every background colour dropped: plotext
+    paints some cells on a white canvas colour, which shows as bright stripes on a dark
+    terminal; the widget's own background shows through instead."""
+    text = Text.from_ansi(ansi, no_wrap=True, end="")
+    spans = []
+    for span in text.spans:
+        st = span.style
+        if isinstance(st, Style) and st.bgcolor is not None:
+            st = Style(
+                color=st.color, bold=st.bold, dim=st.dim, italic=st.italic, underline=st.underline
+            )
+        spans.append(type(span)(span.start, span.end, st))
+    text.spans = spans
+    return text
+
+
 def _rgb(hex_colour: str) -> RGB:
     h = hex_colour.lstrip("#")
     return int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)
