@@ -376,3 +376,32 @@ async def test_a_new_screen_selection_is_computed_at_once_then_at_the_interval()
         later = monitor.last_view("SPY", "next")
         assert later is not None and later.version == 2
         assert monitor.observations == observed + 1  # SPY sampled again with it
+
+
+async def test_interrupted_observations_starve_no_ticker() -> None:
+    """Each observation is cut short after one ticker off screen (a tab switch every step):
+    the longest unsampled goes first, so every ticker is sampled in turn, none twice before
+    another once."""
+    clock = Clock()
+    feed = FakeFeed(batches=1)
+    names = ["SPX", "SPY", "QQQ"]
+    monitor = Monitor(feed, names, clock=clock, observe_every=1.0)
+    async with running(monitor):
+        await until(lambda: all((b := monitor.book(t)) and b.version >= 1 for t in names))
+        order: list[str] = []
+        for _ in range(6):
+            clock.now += 1.0
+            for t in names[1:]:
+                book = monitor.book(t)
+                assert book is not None
+                book.version += 1  # as if a batch came for each
+            seen = {t: monitor.latest(t) for t in names[1:]}
+            asked = []
+
+            def one_then_stop(asked: list[bool] = asked) -> bool:
+                asked.append(True)
+                return len(asked) > 1
+
+            await monitor.observe(eager=("SPX",), interrupt=one_then_stop)
+            order += [t for t in names[1:] if monitor.latest(t) is not seen[t]]
+        assert order == ["SPY", "QQQ"] * 3

@@ -584,8 +584,11 @@ class Monitor:
         computation), so a tab switch shows that selection at once as well."""
         now_first = set(eager)
         selection = self.levels.rules.expiry
-        # the eager ones first: an interrupt leaves only the others for later
-        watched = sorted(self._watched.values(), key=lambda w: w.name not in now_first)
+        # the eager ones first: an interrupt leaves only the others for later; of those the
+        # longest unsampled first, so that frequent interrupts (tab, tab…) starve none
+        watched = sorted(
+            self._watched.values(), key=lambda w: (w.name not in now_first, w.observed_at)
+        )
         for w in watched:
             book = w.book
             if book is None or book.version == 0 or w.reset_pending:
