@@ -96,7 +96,8 @@ def test_the_picture_fits_its_size() -> None:
     for width, height in ((160, 30), (100, 20), (60, 12), (40, 8)):
         lines = render_profile(snap, width, height, COLORS).plain.split("\n")
         assert len(lines) == height, (width, height)
-        assert all(len(ln) <= width for ln in lines[:-1]), (width, height)
+        assert all(len(ln) <= width for ln in lines), (width, height)
+        assert f"spot {price(6_000.0)}" in lines[-1], width  # the key line keeps the spot
 
 
 def test_the_spot_rule_and_each_flip_rule_sit_at_their_prices(pic: Picture) -> None:

@@ -250,14 +250,30 @@ def render_profile(snap: ExposureSnapshot, width: int, height: int, colors: Colo
         bottom[c] = "┼" if c in bottom else "┴"
     border("└", "┘", bottom)
     out.append(lay.x_line + "\n")
-    out.append(lay.unit, style="dim")
-    if lay.spot_text is not None:
-        out.append("   │ ", spot_style)
-        out.append(f"spot {lay.spot_text}")
-    if lay.flips_text:
-        out.append("   │ ", flip_style)
-        out.append("zero γ " + ", ".join(lay.flips_text))
+    _key_line(out, lay, width, spot_style, flip_style)
     return out
+
+
+def _key_line(out: Text, lay: _Layout, width: int, spot: Style, flip: Style) -> None:
+    """The unit and the marks' names and prices, in the widest form that fits ``width``."""
+    marks: list[tuple[str, Style]] = []
+    if lay.spot_text is not None:
+        marks.append((f"spot {lay.spot_text}", spot))
+    if lay.flips_text:
+        marks.append(("zero γ " + ", ".join(lay.flips_text), flip))
+    unit_short = lay.unit.replace(f" {GEX_UNIT}", "/1%")
+    for unit, gap in ((lay.unit, "   "), (unit_short, " "), ("", " ")):
+        length = len(unit) + sum(len(gap) + 2 + len(text) for text, _ in marks)
+        if length <= width or not unit:
+            break
+    line = Text(no_wrap=True, end="")
+    if unit:
+        line.append(unit, style="dim")
+    for i, (text, style) in enumerate(marks):
+        line.append(("" if i == 0 and not unit else gap) + "│ ", style)
+        line.append(text)
+    line.truncate(max(width, 1), overflow="ellipsis")  # the narrowest: cut, and say so
+    out.append_text(line)
 
 
 def profile_key(snap: ExposureSnapshot, width: int, height: int) -> tuple[object, ...]:
