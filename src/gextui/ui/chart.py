@@ -369,7 +369,8 @@ def _scale_label(max_abs: float) -> str:
     return f"{max_abs * 1.08 / div:.2g}{suffix}"
 
 
-def _tick(value: float, suffix: str) -> str:
+def axis_tick(value: float, suffix: str) -> str:
+    """A value-axis label: ``0``, ``+4.2bn``, ``-38bn``."""
     if abs(value) < 1e-12:
         return "0"
     return f"{value:+.{0 if abs(value) >= 10 else 1}f}{suffix}"
@@ -516,7 +517,7 @@ def render_bars(data: BarData, width: int, height: int, colors: Colors) -> Text:
         out.append(note(downs, "below"), Style(dim=True))
     # the value axis
     div, suffix = scale_for(data.max_abs)
-    lo_t, hi_t = _tick(-m / div, suffix), _tick(m / div, suffix)
+    lo_t, hi_t = axis_tick(-m / div, suffix), axis_tick(m / div, suffix)
     axis = [" "] * area
     for i, ch in enumerate(lo_t[: half - 1]):
         axis[i] = ch

@@ -25,6 +25,7 @@ from rich.text import Text
 from gextui.core.exposure import ExposureSnapshot
 from gextui.formats import price, scale_for
 from gextui.settings import Colors
+from gextui.ui.chart import axis_tick
 
 Array = npt.NDArray[np.float64]
 
@@ -49,12 +50,6 @@ def profile_window(snap: ExposureSnapshot) -> tuple[Array, Array]:
     if keep.sum() < 3:
         return xs, ys
     return xs[keep], ys[keep]
-
-
-def _tick(value: float, suffix: str) -> str:
-    if abs(value) < 1e-12:
-        return "0"
-    return f"{value:+.{0 if abs(value) >= 10 else 1}f}{suffix}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,12 +84,10 @@ class _Frame:
         return int(np.clip(np.rint(self.dot_y(np.array([y]))[0]), 0, 4 * self.rows - 1)) // 4
 
 
-def _frame(xs: Array, ys: Array, width: int, height: int, labels_w: int) -> _Frame:
-    y_lo, y_hi = min(float(ys.min()), 0.0), max(float(ys.max()), 0.0)
-    pad = (y_hi - y_lo) * 0.05 or 1.0
+def _frame(xs: Array, y_min: float, y_max: float, width: int, height: int, labels_w: int) -> _Frame:
     rows = max(height - 4, 2)  # top border, bottom border, x labels, the key line
     cols = max(width - labels_w - 2, 4)
-    return _Frame(float(xs[0]), float(xs[-1]), y_lo - pad, y_hi + pad, cols, rows, labels_w)
+    return _Frame(float(xs[0]), float(xs[-1]), y_min, y_max, cols, rows, labels_w)
 
 
 def _curve_cells(fr: _Frame, xs: Array, ys: Array) -> npt.NDArray[np.int64]:
@@ -176,8 +169,8 @@ def _layout(snap: ExposureSnapshot, width: int, height: int) -> _Layout:
     y_lo, y_hi = min(float(ys.min()), 0.0), max(float(ys.max()), 0.0)
     pad = (y_hi - y_lo) * 0.05 or 1.0
     y_ticks = [t for t in (y_hi, 0.0, y_lo) if t == 0.0 or abs(t) > pad]
-    tick_labels = [_tick(t, suffix) for t in y_ticks]
-    fr = _frame(xs, ys, width, height, max(len(s) for s in tick_labels))
+    tick_labels = [axis_tick(t, suffix) for t in y_ticks]
+    fr = _frame(xs, y_lo - pad, y_hi + pad, width, height, max(len(s) for s in tick_labels))
     flip_cols = tuple(c for z in snap.zero_gamma_crossings if (c := fr.col(z)) is not None)
     x_line, x_ticks = _x_labels(fr, width)
     return _Layout(
